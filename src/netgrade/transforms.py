@@ -1,26 +1,19 @@
-"""Back-transformations from the analysis scale to the natural scale.
+"""Transformations between the analysis scale and the natural scale.
 
 Ratio measures are analysed as logarithms, proportions on the logit, arcsine or
-Freeman-Tukey scale; reports show the natural scale.  One table maps each measure to
-its back-transformation so that effect sizes, predictions and plots agree.
+Freeman-Tukey scale; reports show the natural scale.  This module is the one place
+that defines those maps, so that effect sizes, predictions and plots agree.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Any, Callable
 
 import numpy as np
+from scipy import special
 
-
-def ilogit(x):
-    """Inverse logit, 1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
-def iarcsin(x):
-    """Inverse of the arcsine square-root transformation, sin(x)²."""
-    x = np.clip(np.asarray(x, dtype=float), 0.0, np.pi / 2)
-    return np.sin(x) ** 2
+from .errors import ModelError
 
 
 def identity(x):
@@ -28,7 +21,50 @@ def identity(x):
 
 
 def exp(x):
-    return np.exp(np.asarray(x, dtype=float))
+    with np.errstate(over="ignore"):
+        return np.exp(np.asarray(x, dtype=float))
+
+
+def ilogit(x):
+    """Inverse logit, 1 / (1 + exp(-x))."""
+    return special.expit(np.asarray(x, dtype=float))
+
+
+def iarcsin(x):
+    """Inverse of the arcsine square-root transformation, sin(x)² on [0, pi/2]."""
+    return np.sin(np.clip(np.asarray(x, dtype=float), 0.0, math.pi / 2)) ** 2
+
+
+def tanh(x):
+    """Inverse of Fisher's z transformation."""
+    return np.tanh(np.asarray(x, dtype=float))
+
+
+def pft(x: Any, n: Any) -> Any:
+    """Freeman-Tukey double arcsine as defined by metafor: the mean of the two arcsines.
+
+    Freeman & Tukey (1950, Ann Math Stat 21:607) define the sum
+    asin(sqrt(x/(n+1))) + asin(sqrt((x+1)/(n+1))); metafor uses half of it so that the
+    transform is on the same scale as the arcsine transform, with variance 1/(4n+2).
+    """
+    return 0.5 * (np.arcsin(np.sqrt(x / (n + 1.0))) + np.arcsin(np.sqrt((x + 1.0) / (n + 1.0))))
+
+
+def ipft(t: Any, n: float) -> np.ndarray:
+    """Inverse of metafor's halved Freeman-Tukey transform (Miller 1978, Am Stat 32:138).
+
+    With ``t`` on metafor's scale (half the Freeman-Tukey sum), ``s = sin(2t)`` and
+    p = 1/2 * (1 - sign(cos 2t) * sqrt(1 - (s + (s - 1/s)/n)^2)); values beyond the
+    transforms of p = 0 and p = 1 are clamped to 0 and 1.  For a pooled estimate ``n``
+    is the harmonic mean of the study sizes (metafor's ``transf.ipft.hm``).
+    """
+    t = np.asarray(t, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sin(2 * t)
+        inner = 1 - (s + (s - 1 / s) / n) ** 2
+        p = 0.5 * (1 - np.sign(np.cos(2 * t)) * np.sqrt(np.maximum(inner, 0.0)))
+    p = np.where(t <= pft(0.0, n), 0.0, p)
+    return np.where(t >= pft(n, n), 1.0, p)
 
 
 TRANSFORMS: dict[str, Callable] = {
@@ -36,39 +72,46 @@ TRANSFORMS: dict[str, Callable] = {
     "exp": exp,
     "ilogit": ilogit,
     "iarcsin": iarcsin,
-    "tanh": lambda x: np.tanh(np.asarray(x, dtype=float)),
+    "tanh": tanh,
 }
 
-#: measure -> name of its back-transformation to the natural scale.
-MEASURE_TRANSFORM = {
-    "OR": "exp",
-    "RR": "exp",
-    "PETO": "exp",
-    "ROM": "exp",
-    "PLN": "exp",
-    "MNLN": "exp",
-    "IRR": "exp",
-    "HR": "exp",
-    "PLO": "ilogit",
-    "PAS": "iarcsin",
-    "ZCOR": "tanh",
-}
+#: analysis scale -> name of the map back to the natural scale
+SCALE_INVERSE = {"identity": "identity", "log": "exp", "logit": "ilogit", "arcsine": "iarcsin", "fisher-z": "tanh"}
 
 
-def back_transform(name: str) -> Callable:
-    """The function that maps analysis-scale values to the natural scale.
+def scale_inverse(scale: str, n: float | None = None) -> Callable:
+    """The map from an analysis scale ('log', 'logit', ...) back to the natural scale."""
+    if scale == "freeman-tukey":
+        if n is None:
+            raise ModelError(
+                "back-transforming a Freeman-Tukey proportion needs a sample size n "
+                "(for a pooled estimate, the harmonic mean of the study sizes)"
+            )
+        return lambda t: ipft(t, float(n))
+    try:
+        return TRANSFORMS[SCALE_INVERSE[scale]]
+    except KeyError:
+        raise ModelError(f"no back-transformation for the scale {scale!r}") from None
 
-    ``name`` is a transformation ('exp', 'ilogit', ...) or a measure ('OR', 'PLO',
-    ...); measures analysed on their natural scale map to the identity.
+
+def analysis_scale(measure: str | None) -> str:
+    """The scale a measure is analysed on ('log', 'logit', ..., 'identity' if unknown)."""
+    if not measure:
+        return "identity"
+    from .data.effect_sizes import MEASURES
+
+    info = MEASURES.get(str(measure).strip().upper())
+    return info.scale if info is not None else "identity"
+
+
+def back_transform(name: str, n: float | None = None) -> Callable:
+    """The function mapping analysis-scale values to the natural scale.
+
+    ``name`` is a transformation ('exp', 'ilogit', 'iarcsin', 'tanh', 'identity') or an
+    effect measure ('OR', 'PLO', ...), which maps through its analysis scale; ``n`` is
+    needed for Freeman-Tukey proportions.
     """
     key = str(name)
     if key in TRANSFORMS:
         return TRANSFORMS[key]
-    upper = key.upper()
-    return TRANSFORMS[MEASURE_TRANSFORM.get(upper, "identity")]
-
-
-def analysis_scale(measure: str | None) -> str:
-    """'log', 'logit', 'arcsine' or 'identity': the scale a measure is analysed on."""
-    t = MEASURE_TRANSFORM.get(str(measure).upper(), "identity") if measure else "identity"
-    return {"exp": "log", "ilogit": "logit", "iarcsin": "arcsine", "tanh": "Fisher z"}.get(t, "identity")
+    return scale_inverse(analysis_scale(key), n)

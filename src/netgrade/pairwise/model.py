@@ -578,8 +578,8 @@ def rma(
     else:
         q = q_pval = s2 = math.nan
     if method == "FE":
-        if q_df > 0 and math.isfinite(q) and q > 0:
-            i2 = 100.0 * max(0.0, (q - q_df) / q)
+        if q_df > 0 and math.isfinite(q):
+            i2 = 100.0 * max(0.0, (q - q_df) / q) if q > 0 else 0.0
             h2 = q / q_df
         else:
             i2 = h2 = math.nan
@@ -593,9 +593,11 @@ def rma(
     if test in ("knha", "adhoc"):
         if q_df < 1:
             raise ModelError("the Hartung-Knapp adjustment needs k - p >= 1 residual degrees of freedom")
-        q_model = gls(y, vt, X).q if A is None else float(np.sum((y - X @ beta) ** 2 / vt))
+        resid = y - X @ beta
+        q_model = float(np.sum(resid**2 / vt))
         s2w = q_model / q_df
-        if s2w <= 0.0 or not math.isfinite(s2w):
+        # Residuals at rounding level mean the effects are identical (given the moderators).
+        if not math.isfinite(s2w) or np.max(np.abs(resid)) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
             raise ModelError(
                 "the Hartung-Knapp variance factor is zero because the effects are identical "
                 "(after accounting for moderators); the adjusted standard error would be 0. "

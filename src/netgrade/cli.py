@@ -1,0 +1,154 @@
+"""The ``netgrade`` command line: a thin layer over the Python API.
+
+Every command parses its options, calls one API function and prints the result: a
+readable summary by default, one JSON object with ``--json``.  Errors end with a
+non-zero exit code and a message that says what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from ._result import dumps
+from .errors import NetgradeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="netgrade: evidence synthesis from extracted trial data to checkable results.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _pairs(values: Optional[List[str]], option: str) -> dict:
+    """Parse repeated ``key=value`` options; a repeated key collects a list."""
+    result: dict = {}
+    for item in values or []:
+        if "=" not in item:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        key, value = (part.strip() for part in item.split("=", 1))
+        if not key:
+            raise typer.BadParameter(f"empty key in {item!r}", param_hint=option)
+        if key in result:
+            prev = result[key]
+            result[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+        else:
+            result[key] = value
+    return result
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def pairwise(
+    data: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV, Excel or JSON file."),
+    measure: Optional[str] = typer.Option(
+        None, "--measure", "-m", help="Effect measure: OR, RR, RD, MD, SMD, ROM, PLO, ... (not needed for contrasts)."
+    ),
+    method: str = typer.Option("REML", "--method", help="FE, DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM, MH or PETO."),
+    test: str = typer.Option("z", "--test", help="z (Wald), knha (Hartung-Knapp), t or adhoc."),
+    treatment: Optional[str] = typer.Option(None, "--treatment", help="Experimental arm (long arm-level data)."),
+    control: Optional[str] = typer.Option(None, "--control", help="Comparator arm (long arm-level data)."),
+    level: float = typer.Option(0.95, "--level", help="Confidence level."),
+    col: Optional[List[str]] = typer.Option(
+        None, "--col", help="Column map CANONICAL=COLUMN, e.g. --col ai=tpos --col study=author (repeatable)."
+    ),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Keep rows with COLUMN=VALUE (repeatable)."),
+    layout: Optional[str] = typer.Option(
+        None, "--layout", help="Force a wide layout: binary, continuous, single_binary, single_continuous, precomputed."
+    ),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet name."),
+    add: float = typer.Option(0.5, "--add", help="Continuity correction added to cells (metafor's add)."),
+    to: str = typer.Option("only0", "--to", help="Where to add it: only0, all, if0all, none."),
+    drop00: Optional[bool] = typer.Option(
+        None, "--drop00/--keep00", help="Drop or keep double-zero studies (default: metafor's for the method)."
+    ),
+    missing: str = typer.Option("exclude", "--missing", help="Studies with missing values: exclude (listed) or error."),
+    forest: Optional[Path] = typer.Option(None, "--forest", help="Write a forest plot (.png or .svg)."),
+    funnel: Optional[Path] = typer.Option(None, "--funnel", help="Write a funnel plot (.png or .svg)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
+) -> None:
+    """Pairwise meta-analysis of one data file."""
+    from .pairwise.analysis import analyse_pairwise
+
+    try:
+        result = analyse_pairwise(
+            data,
+            measure=measure,
+            method=method,
+            test=test,
+            level=level,
+            treatment=treatment,
+            control=control,
+            columns=_pairs(col, "--col") or None,
+            where=_pairs(where, "--where") or None,
+            layout=layout,
+            sheet=sheet,
+            add=add,
+            to=to,
+            drop00=drop00,
+            missing=missing,
+        )
+        written = _figures(result, forest, funnel)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(dumps(result.to_dict()) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+    for path in written:
+        out.print(f"wrote {path}", markup=False)
+
+
+def _figures(result, forest: Optional[Path], funnel: Optional[Path]) -> list[Path]:
+    if forest is None and funnel is None:
+        return []
+    from .report.pairwise_figures import write_pairwise_figures
+
+    return write_pairwise_figures(result, forest=forest, funnel=funnel)
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the results."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only where the results are."),
+) -> None:
+    """Run the built-in example and write its results."""
+    from .demo import run_demo
+
+    try:
+        summary, files = run_demo(output)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        out.print(summary, markup=False)
+        out.print("")
+    out.print(f"Results written to {output.resolve()}:", markup=False)
+    for path in files:
+        out.print(f"  {path.name}", markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the netgrade version."""
+    out.print(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
