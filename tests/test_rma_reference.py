@@ -236,3 +236,15 @@ def test_custom_weights_common_effect():
     assert res.q_df == ref["QE_df"]
     for ours, theirs in (("q", "QE"), ("i2", "I2"), ("h2", "H2"), ("loglik", "logLik")):
         assert_close(getattr(res, ours), ref[theirs] if theirs != "logLik" else ref["fit_stats"]["logLik"], CLOSED, theirs)
+
+
+def test_back_transformed_prediction():
+    """predict(res, transf = transf.ilogit) for the REML fit of logit proportions."""
+    ref = expected("dat.pritz1997")["analyses"]["PLO"]["predict_REML_ilogit"]
+    y, v, slab = _input("dat.pritz1997", "PLO")
+    pr = rma(y, v, method="REML", measure="PLO").predict(transform="ilogit")
+    for ours, theirs in (("pred", "pred"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+        assert_close(getattr(pr, ours)[0], ref[theirs], ITERATIVE, theirs)
+    # the measure name works as well as the transformation's name
+    by_measure = rma(y, v, method="REML").predict(transform="PLO")
+    assert by_measure.pred[0] == pr.pred[0]

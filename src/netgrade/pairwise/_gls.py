@@ -63,8 +63,14 @@ class GLSFit:
 
     @property
     def trace_PP(self) -> float:
-        P = self.P
-        return float(np.sum(P * P))
+        return trace_mamb(self._Qmat, self.w, self.w)
+
+    def trace_PAPB(self, a: np.ndarray, b: np.ndarray) -> float:
+        """tr(P A P B) for diagonal A, B (given as vectors), without forming P.
+
+        With P = D M D, D = W^{1/2} and M = I - QQ', tr(PAPB) = tr(M (DAD) M (DBD)).
+        """
+        return trace_mamb(self._Qmat, self.w * a, self.w * b)
 
     @property
     def Py(self) -> np.ndarray:
@@ -105,6 +111,24 @@ def wls(y: np.ndarray, w: np.ndarray, X: np.ndarray) -> GLSFit:
 def q_statistic(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
     """Generalised Q(tau²) = y' P(tau²) y."""
     return gls(y, v + tau2, X).q
+
+
+def trace_mamb(Q: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """tr(M A M B) for M = I - Q Q' (Q with orthonormal columns) and diagonal A, B.
+
+    Expanding, tr(MAMB) = sum(a b) - 2 sum(h a b) + tr((Q'AQ)(Q'BQ)) with h the row
+    sums of Q², which costs O(k p²) instead of the O(k²) of forming M.
+    """
+    h = np.sum(Q * Q, axis=1)
+    qa = Q.T @ (a[:, None] * Q)
+    qb = Q.T @ (b[:, None] * Q)
+    return float(np.sum(a * b) - 2.0 * np.sum(h * a * b) + np.sum(qa * qb.T))
+
+
+def ols_basis(X: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the column space of X (for the OLS residual maker)."""
+    Qm, _ = np.linalg.qr(X, mode="reduced")
+    return Qm
 
 
 def ols_projection(X: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ..errors import ConvergenceError, ModelError
-from ._gls import GLSFit, gls, ols_projection
+from ._gls import GLSFit, gls, ols_basis, trace_mamb
 
 #: tau² estimators, with the names metafor uses.
 METHODS = ("FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
@@ -105,9 +105,10 @@ def _he(y, v, X):
     """Hedges (1983, Psychol Bull 93:388), Hedges & Olkin (1985): unweighted
     method of moments, tau² = (RSS_OLS - tr(P_OLS V)) / (k - p)."""
     k, p = X.shape
-    M = ols_projection(X)
-    rss = float(y @ M @ y)
-    return (rss - float(np.sum(np.diag(M) * v))) / (k - p), 0, None
+    Q = ols_basis(X)
+    r = y - Q @ (Q.T @ y)
+    h = np.sum(Q * Q, axis=1)
+    return (float(r @ r) - float(np.sum((1.0 - h) * v))) / (k - p), 0, None
 
 
 def _hs(y, v, X):
@@ -328,22 +329,22 @@ def tau2_se(method: str, y, v, X, tau2: float, tau2_start: float | None = None) 
         return math.nan
     if method in ("DL", "HS", "HSk"):
         f = gls(y, v, X)
-        P = f.P
-        var_q = 2 * (k - p) + 4 * t * f.trace_P + 2 * t * t * float(np.sum(P * P))
+        var_q = 2 * (k - p) + 4 * t * f.trace_P + 2 * t * t * f.trace_PP
         if method == "DL":
             return math.sqrt(var_q) / f.trace_P
         se = math.sqrt(var_q) / float(np.sum(f.w))
         return se * k / (k - p) if method == "HSk" else se
     if method == "HE":
-        M = ols_projection(X)
-        PV = M * v[None, :]
-        tr_pvpv = float(np.sum(PV * PV.T))
-        return math.sqrt(2 * tr_pvpv + 4 * t * float(np.trace(PV)) + 2 * t * t * (k - p)) / (k - p)
+        Q = ols_basis(X)
+        h = np.sum(Q * Q, axis=1)
+        tr_pvpv = trace_mamb(Q, v, v)
+        tr_pv = float(np.sum((1.0 - h) * v))
+        return math.sqrt(2 * tr_pvpv + 4 * t * tr_pv + 2 * t * t * (k - p)) / (k - p)
     if method == "SJ":
         t0 = _sj_start(y) if tau2_start is None else tau2_start
-        P = gls(y, v + t0, X).P
-        PV = P * v[None, :]
-        var = 2 * float(np.sum(PV * PV.T)) + 4 * t * float(np.sum(PV * P)) + 2 * t * t * float(np.sum(P * P))
+        f0 = gls(y, v + t0, X)
+        ones = np.ones_like(v)
+        var = 2 * f0.trace_PAPB(v, v) + 4 * t * f0.trace_PAPB(v, ones) + 2 * t * t * f0.trace_PP
         return t0 * math.sqrt(var) / (k - p)
     f = gls(y, v + t, X)
     if method == "ML":
