@@ -248,3 +248,20 @@ def test_back_transformed_prediction():
     # the measure name works as well as the transformation's name
     by_measure = rma(y, v, method="REML").predict(transform="PLO")
     assert by_measure.pred[0] == pr.pred[0]
+
+
+def test_metafor_solver_reproduces_default_stopping_and_exact_is_the_optimum():
+    """solver='metafor' stops Fisher scoring as metafor's defaults do (change <= 1e-5);
+    the default solver is at the REML optimum, which the metafor rule only approaches."""
+    from netgrade.pairwise._gls import gls
+
+    y, v, _ = _input("dat.bcg", "RR")
+    exact = rma(y, v, method="REML")
+    default = rma(y, v, method="REML", solver="metafor")
+    assert default.solver == "metafor" and exact.solver == "exact"
+    assert abs(default.tau2 - exact.tau2) <= 1e-5 * 10
+    f = gls(y, v + exact.tau2, np.ones((len(y), 1)))
+    assert abs(f.yPPy - f.trace_P) < 1e-12 * f.trace_P
+    assert default.refit(method="ML").solver == "metafor"
+    with pytest.raises(Exception, match="unknown solver"):
+        rma(y, v, solver="fast")

@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .fit_stats import information_criteria
 from .._result import ResultMixin, fmt, fmt_p, jsonable
 from ..errors import (
     AnalysisWarning,
@@ -997,10 +998,7 @@ def _conditional_deviance(y: np.ndarray, n: np.ndarray, eta: np.ndarray) -> floa
 def _fit_stats(ll: float, ll_sat: float, n_par: int, k_eff: int) -> tuple[float, float, float, float]:
     """deviance (relative to the saturated model), AIC, BIC and AICc as in metafor."""
     dev = -2.0 * (ll - ll_sat)
-    aic = -2.0 * ll + 2.0 * n_par
-    bic = -2.0 * ll + n_par * math.log(k_eff)
-    nn = max(k_eff, n_par + 2)
-    aicc = -2.0 * ll + 2.0 * n_par * nn / (nn - n_par - 1)
+    aic, bic, aicc = information_criteria(ll, n_par, k_eff)
     return dev, aic, bic, aicc
 
 

@@ -23,6 +23,7 @@ from .._result import ResultMixin, fmt, fmt_p, frozen_array, jsonable
 from ..errors import AnalysisWarning, DataError, DataIssue, ExcludedStudy, ModelError
 from . import tau2 as _tau2
 from ._gls import full_rank, gls, wls
+from .fit_stats import information_criteria
 
 TESTS = ("z", "t", "knha", "adhoc")
 _TEST_ALIASES = {"hk": "knha", "hksj": "knha", "hartung-knapp": "knha", "knapp-hartung": "knha"}
@@ -120,6 +121,8 @@ class RMAResult(ResultMixin):
     weights: np.ndarray  # percent
     s2w: float  # Hartung-Knapp variance factor (1 for z tests)
     user_weights: np.ndarray | None = None
+    solver: str = "exact"
+    ni: np.ndarray | None = None  # total sample size per study, when known
     tau2_start: float | None = None
     warnings: tuple[AnalysisWarning, ...] = field(default_factory=tuple)
     excluded: tuple[ExcludedStudy, ...] = field(default_factory=tuple)
@@ -272,10 +275,11 @@ class RMAResult(ResultMixin):
             studies=self.studies,
             measure=self.measure,
             coef_names=self.coef_names,
+            solver=self.solver,
         )
         kwargs.update(changes)
         res = rma(self.yi, self.vi, **kwargs)
-        return replace(res, intercept=self.intercept, excluded=self.excluded)
+        return replace(res, intercept=self.intercept, excluded=self.excluded, ni=self.ni)
 
     # -- presentation ------------------------------------------------------------
     def coef_frame(self) -> pd.DataFrame:
@@ -457,6 +461,7 @@ def rma(
     measure: str | None = None,
     coef_names: Sequence[str] | None = None,
     data: pd.DataFrame | None = None,
+    solver: str = "exact",
 ) -> RMAResult:
     """Fit a common-effect, random-effects or mixed-effects meta-analysis model.
 
@@ -467,10 +472,13 @@ def rma(
     ``data``), ``method`` one of FE (alias EE, CE), DL, HE, HS, HSk, SJ, ML, REML, EB,
     PM, PMM; ``test`` 'z' (Wald), 't', 'knha' (Hartung-Knapp) or 'adhoc' (Knapp &
     Hartung's truncated version); ``tau2`` fixes tau² at a value; ``weights`` gives
-    custom weights for the coefficients.
+    custom weights for the coefficients; ``solver`` 'exact' (default) solves iterative
+    estimators to machine precision, 'metafor' stops ML/REML/EB as metafor's default
+    control does (to reproduce published default runs exactly).
     """
     warnings: list[AnalysisWarning] = []
     excluded: tuple[ExcludedStudy, ...] = ()
+    ni = None
     if yi is not None and hasattr(yi, "yi") and hasattr(yi, "vi"):
         es = yi
         yi, vi = es.yi, es.vi
@@ -478,6 +486,7 @@ def rma(
         measure = measure if measure is not None else getattr(es, "measure", None)
         warnings.extend(getattr(es, "warnings", ()))
         excluded = tuple(getattr(es, "excluded", ()))
+        ni = getattr(es, "ni", None)
     if yi is None:
         raise DataError("no effect sizes given (yi)")
     y = _as_array(yi, "yi")
@@ -541,7 +550,7 @@ def rma(
             "zero sampling variances are only allowed in a common-effect model with custom weights",
             [DataIssue("sampling variance is zero", study=studies[i], column="vi") for i in np.flatnonzero(v == 0)],
         )
-    est = _tau2.estimate_tau2(y, v, X, method, tau2_fixed=tau2)
+    est = _tau2.estimate_tau2(y, v, X, method, tau2_fixed=tau2, solver=solver)
     t2 = est.tau2
     if est.boundary and method != "FE":
         warnings.append(
@@ -651,7 +660,7 @@ def rma(
                 h2_null = gls(y, v, np.ones((k, 1))).q / (k - 1)
                 r2 = 100.0 * max(0.0, (h2_null - h2) / h2_null) if h2_null > 0 else 0.0
         else:
-            t2_null = _tau2.estimate_tau2(y, v, np.ones((k, 1)), method).tau2
+            t2_null = _tau2.estimate_tau2(y, v, np.ones((k, 1)), method, solver=solver).tau2
             r2 = 100.0 * max(0.0, (t2_null - t2) / t2_null) if t2_null > 0 else 0.0
 
     # Fit statistics (metafor's conventions: ML likelihood except for REML; the
@@ -666,10 +675,7 @@ def rma(
         else:
             ll_sat = -0.5 * float(np.sum(np.log(2 * math.pi * v)))
             deviance = -2.0 * (ll - ll_sat)
-        aic = -2.0 * ll + 2.0 * n_par
-        bic = -2.0 * ll + n_par * math.log(n_obs) if n_obs > 0 else math.nan
-        nn = max(n_obs, n_par + 2)
-        aicc = -2.0 * ll + 2.0 * n_par * nn / (nn - n_par - 1)
+        aic, bic, aicc = information_criteria(ll, n_par, n_obs)
     else:
         ll = deviance = aic = bic = aicc = math.nan
 
@@ -713,6 +719,8 @@ def rma(
         weights=frozen_array(weights_pct),
         s2w=float(s2w),
         user_weights=None if A is None else frozen_array(A),
+        solver=solver,
+        ni=None if ni is None or len(ni) != k else frozen_array(ni),
         tau2_start=est.tau2_start,
         warnings=tuple(warnings),
         excluded=excluded,

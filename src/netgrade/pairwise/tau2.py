@@ -55,15 +55,30 @@ class Tau2Estimate:
     tau2_start: float | None = None  # SJ's initial value
 
 
+SOLVERS = ("exact", "metafor")
+
+
 def estimate_tau2(
     y: np.ndarray,
     v: np.ndarray,
     X: np.ndarray,
     method: str,
     tau2_fixed: float | None = None,
+    solver: str = "exact",
 ) -> Tau2Estimate:
-    """Estimate tau² by ``method`` (or take ``tau2_fixed``) and compute its SE."""
+    """Estimate tau² by ``method`` (or take ``tau2_fixed``) and compute its SE.
+
+    ``solver="exact"`` (default) solves the estimating equations of the iterative
+    estimators to machine precision.  ``solver="metafor"`` reproduces metafor's default
+    Fisher scoring for ML, REML and EB instead (start at the Hedges estimate, stop when
+    tau² changes by at most 1e-5, at most 100 iterations, then set tau² to 0 if that
+    raises the likelihood by more than eps^0.25), so that numbers published from
+    default metafor runs can be matched to the last digit; it does not change the
+    other estimators.
+    """
     method = canonical_method(method)
+    if solver not in SOLVERS:
+        raise ModelError(f"unknown solver {solver!r}; choose 'exact' or 'metafor'")
     k, p = X.shape
     if method == "FE":
         return Tau2Estimate("FE", 0.0, math.nan, 0.0, fixed=True)
@@ -76,8 +91,10 @@ def estimate_tau2(
             f"cannot estimate tau² with {k} studies and {p} model coefficients "
             "(no residual degrees of freedom)"
         )
-    solver = _SOLVERS[method]
-    raw, iterations, start = solver(y, v, X)
+    if solver == "metafor" and method in ("ML", "REML", "EB"):
+        raw, iterations, start = _metafor_fisher_scoring(y, v, X, method)
+    else:
+        raw, iterations, start = _SOLVERS[method](y, v, X)
     tau2 = max(0.0, raw)
     boundary = tau2 == 0.0
     return Tau2Estimate(
@@ -287,6 +304,42 @@ def _grid_maximum(y, v, X, reml: bool) -> float:
         options={"xatol": 1e-14},
     )
     return float(res.x)
+
+
+def _metafor_fisher_scoring(y, v, X, method: str, threshold: float = 1e-5, maxiter: int = 100):
+    """Fisher scoring with metafor's default control (Viechtbauer 2005, J Educ Behav
+    Stat 30:261; metafor's rma.uni): steps (y'PPy - tr P)/tr(PP) for REML,
+    (y'PPy - sum w)/sum w² for ML and (k/(k-p) Q - k)/sum w for EB, halved while they
+    would cross 0, until tau² changes by at most ``threshold``."""
+    k, p = X.shape
+    he, _, _ = _he(y, v, X)
+    t = max(0.0, he)
+    for iterations in range(1, maxiter + 2):
+        f = gls(y, v + t, X)
+        if method == "REML":
+            step = (f.yPPy - f.trace_P) / f.trace_PP
+        elif method == "ML":
+            step = (f.yPPy - float(np.sum(f.w))) / float(np.sum(f.w**2))
+        else:
+            step = (f.q * k / (k - p) - k) / float(np.sum(f.w))
+        while t + step < 0.0:
+            step /= 2.0
+        t_new = t + step
+        change = abs(t_new - t)
+        t = t_new
+        if change <= threshold:
+            break
+    else:
+        raise ConvergenceError(
+            f"Fisher scoring with metafor's default control did not converge for {method} "
+            f"in {maxiter} iterations; use solver='exact'"
+        )
+    if method in ("ML", "REML"):
+        reml = method == "REML"
+        tol = np.finfo(float).eps ** 0.25
+        if t > threshold and log_likelihood(y, v, X, 0.0, reml) - log_likelihood(y, v, X, t, reml) > tol:
+            t = 0.0
+    return t, iterations, None
 
 
 def _ml(y, v, X):
