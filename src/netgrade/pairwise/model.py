@@ -552,6 +552,7 @@ def rma(
         )
     est = _tau2.estimate_tau2(y, v, X, method, tau2_fixed=tau2, solver=solver)
     t2 = est.tau2
+    warnings.extend(AnalysisWarning("tau2_solver", f"{method}: {note}") for note in est.notes)
     if est.boundary and method != "FE":
         warnings.append(
             AnalysisWarning(

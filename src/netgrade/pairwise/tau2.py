@@ -53,6 +53,7 @@ class Tau2Estimate:
     iterations: int = 0
     boundary: bool = False  # truncated at, or maximised on, tau² = 0
     tau2_start: float | None = None  # SJ's initial value
+    notes: tuple[str, ...] = ()  # how the solution was reached, when not the usual way
 
 
 SOLVERS = ("exact", "metafor")
@@ -91,8 +92,12 @@ def estimate_tau2(
             f"cannot estimate tau² with {k} studies and {p} model coefficients "
             "(no residual degrees of freedom)"
         )
+    notes: list[str] = []
     if solver == "metafor" and method in ("ML", "REML", "EB"):
         raw, iterations, start = _metafor_fisher_scoring(y, v, X, method)
+    elif method in ("ML", "REML"):
+        raw, iterations, notes = _likelihood(y, v, X, reml=method == "REML")
+        start = None
     else:
         raw, iterations, start = _SOLVERS[method](y, v, X)
     tau2 = max(0.0, raw)
@@ -105,6 +110,7 @@ def estimate_tau2(
         iterations=iterations,
         boundary=boundary,
         tau2_start=start,
+        notes=tuple(notes),
     )
 
 
@@ -259,12 +265,21 @@ def _likelihood(y, v, X, reml: bool):
         if done:
             converged = True
             break
+    notes = []
     if not converged:
         t = _grid_maximum(y, v, X, reml)
+        notes.append(
+            f"Fisher scoring did not settle in {iterations} iterations; the maximum of the "
+            "likelihood was located by a grid search and then solved exactly"
+        )
     t = _polish_score_root(y, v, X, t, reml)
     if t > 0.0 and log_likelihood(y, v, X, 0.0, reml) > log_likelihood(y, v, X, t, reml):
+        notes.append(
+            f"the likelihood is higher at tau² = 0 than at the local maximum {t:.4g} "
+            "found by Fisher scoring, so tau² = 0"
+        )
         t = 0.0
-    return t, iterations, None
+    return t, iterations, notes
 
 
 def _polish_score_root(y, v, X, t: float, reml: bool) -> float:
@@ -342,22 +357,12 @@ def _metafor_fisher_scoring(y, v, X, method: str, threshold: float = 1e-5, maxit
     return t, iterations, None
 
 
-def _ml(y, v, X):
-    return _likelihood(y, v, X, reml=False)
-
-
-def _reml(y, v, X):
-    return _likelihood(y, v, X, reml=True)
-
-
 _SOLVERS = {
     "DL": _dl,
     "HE": _he,
     "HS": _hs,
     "HSk": _hsk,
     "SJ": _sj,
-    "ML": _ml,
-    "REML": _reml,
     "EB": _eb,
     "PM": _pm,
     "PMM": _pmm,
