@@ -254,7 +254,7 @@ def test_single_arm_study_is_an_error_unless_single_group(tmp_path):
     path = write(tmp_path, "one.csv", ARMS_HEADER + "A,x,1,10\nA,y,2,10\nB,x,3,10\n")
     issue = only_issue(read_arms, path)
     assert (issue.row, issue.study, issue.column) == (4, "B", "treatment")
-    assert "study 'B' has a single arm ('x')" in issue.problem and "single_group=True" in issue.problem
+    assert "study 'B' has a single arm ('x')" in issue.problem and "single-group measure" in issue.problem
     table = read_arms(path, single_group=True)
     assert table.studies == ("A", "B")
 

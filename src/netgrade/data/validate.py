@@ -168,7 +168,7 @@ class Findings:
         """A required cell is empty: exclude the study or record an error."""
         study = self.studies[i]
         if self.policy == "error" or study is None:
-            self.error(i, "missing value" + (" (missing='exclude' would leave the study out)" if study else ""), role)
+            self.error(i, "missing value" + (" (the default, excluding such studies with a listed reason, would leave it out)" if study else ""), role)
         else:
             self.missing_cells[study].append((self.raw.rows[i], self.roles[role]))
 
@@ -380,7 +380,7 @@ def _check_arm_structure(
             f.error(
                 i,
                 f"study {study!r} has a single arm ({arms[i]!r}); comparative data need at least two "
-                "arms per study (pass single_group=True for one-group data)",
+                "arms per study (one-group data need a single-group measure such as PR, PLO or MN)",
                 TREATMENT,
             )
 

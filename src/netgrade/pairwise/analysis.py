@@ -234,6 +234,7 @@ def analyse_pairwise(
         source = Path(data).name
         if Path(data).is_file():
             sha = file_sha256(data)
+    single_group = bool(measure) and str(measure).upper() in MEASURES and measure_info(measure).kind in ("proportion", "mean")
     table = load_pairwise(
         data,
         columns,
@@ -243,6 +244,7 @@ def analyse_pairwise(
         layout=layout,
         treatment=treatment or "treatment",
         control=control or "control",
+        single_group=single_group,
     )
     if isinstance(table, schema.ContrastTable):
         if pooling:
