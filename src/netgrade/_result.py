@@ -103,3 +103,24 @@ def fmt_p(p: float | None) -> str:
     if p is None or not math.isfinite(float(p)):
         return "NA"
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def note_lines(result: Any) -> list[str]:
+    """The 'excluded: ...' and 'warning: ...' lines that end a text summary."""
+    lines = [f"excluded: {e}" for e in getattr(result, "excluded", ())]
+    lines += [f"warning: {w}" for w in getattr(result, "warnings", ())]
+    return lines
+
+
+POOLED_FIELDS = (
+    "k", "estimate", "se", "ci_low", "ci_high", "stat", "pval",
+    "estimate_display", "ci_low_display", "ci_high_display",
+    "q", "q_df", "q_pval", "i2", "h2", "tau2",
+)
+
+
+def pooled_row(result: Any, method: str, measure: str) -> dict:
+    """One table row with the fields common to common-effect pooling results."""
+    row = {"method": method, "measure": measure}
+    row.update({name: getattr(result, name) for name in POOLED_FIELDS})
+    return row

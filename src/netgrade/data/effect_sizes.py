@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .._result import ResultMixin, fmt, frozen_array
+from .._result import ResultMixin, note_lines, fmt, frozen_array
 from ..errors import AnalysisWarning, DataError, DataIssue, ExcludedStudy, ModelError
 from .. import transforms
 from . import schema
@@ -290,10 +290,7 @@ class EffectSizes(ResultMixin):
             lines.append(f"{s:<{width}}  {fmt(y):>10}  {fmt(v):>10}  [{fmt(a):>10}, {fmt(b):>10}]")
         for c in self.corrections:
             lines.append(f"corrected: {c}")
-        for e in self.excluded:
-            lines.append(f"excluded: {e}")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
+        lines += note_lines(self)
         return "\n".join(lines)
 
 

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._result import ResultMixin, fmt, fmt_p
+from .._result import ResultMixin, note_lines, pooled_row, fmt, fmt_p
 from ..data.effect_sizes import (
     ContinuityCorrection,
     EffectSizes,
@@ -313,26 +313,7 @@ class MantelHaenszelResult(ResultMixin):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        row = {
-            "method": "Mantel-Haenszel",
-            "measure": self.measure,
-            "k": self.k,
-            "estimate": self.estimate,
-            "se": self.se,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "stat": self.stat,
-            "pval": self.pval,
-            "estimate_display": self.estimate_display,
-            "ci_low_display": self.ci_low_display,
-            "ci_high_display": self.ci_high_display,
-            "q": self.q,
-            "q_df": self.q_df,
-            "q_pval": self.q_pval,
-            "i2": self.i2,
-            "h2": self.h2,
-            "tau2": self.tau2,
-        }
+        row = pooled_row(self, "Mantel-Haenszel", self.measure)
         if self.measure == "OR":
             row.update(
                 co=self.co, co_pval=self.co_pval, cmh=self.cmh, cmh_pval=self.cmh_pval,
@@ -366,10 +347,7 @@ class MantelHaenszelResult(ResultMixin):
                 f"Breslow-Day test: X² = {fmt(self.bd, 2)}, df = {df}, p {fmt_p(self.bd_pval)}; "
                 f"Tarone's test: X² = {fmt(self.tarone, 2)}, p {fmt_p(self.tarone_pval)}"
             )
-        for e in self.excluded:
-            lines.append(f"excluded: {e}")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
+        lines += note_lines(self)
         return "\n".join(lines)
 
 

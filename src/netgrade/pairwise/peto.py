@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._result import ResultMixin, fmt, fmt_p
+from .._result import ResultMixin, note_lines, pooled_row, fmt, fmt_p
 from ..data.effect_sizes import ContinuityCorrection, EffectSizes, back_transform
 from ..errors import AnalysisWarning, ExcludedStudy, ModelError
 from .mantel_haenszel import _effect_warnings, _level, _options, _prepare, _wald
@@ -103,31 +103,9 @@ class PetoResult(ResultMixin):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "method": "Peto",
-                    "measure": "PETO",
-                    "k": self.k,
-                    "k_pos": self.k_pos,
-                    "estimate": self.estimate,
-                    "se": self.se,
-                    "ci_low": self.ci_low,
-                    "ci_high": self.ci_high,
-                    "stat": self.stat,
-                    "pval": self.pval,
-                    "estimate_display": self.estimate_display,
-                    "ci_low_display": self.ci_low_display,
-                    "ci_high_display": self.ci_high_display,
-                    "q": self.q,
-                    "q_df": self.q_df,
-                    "q_pval": self.q_pval,
-                    "i2": self.i2,
-                    "h2": self.h2,
-                    "tau2": self.tau2,
-                }
-            ]
-        )
+        row = pooled_row(self, "Peto", "PETO")
+        row["k_pos"] = self.k_pos
+        return pd.DataFrame([row])
 
     def summary(self) -> str:
         pct = f"{100 * self.level:g}%"
@@ -141,10 +119,7 @@ class PetoResult(ResultMixin):
             f"heterogeneity: Q({self.q_df}) = {fmt(self.q, 2)}, p {fmt_p(self.q_pval)}; "
             f"I² = {fmt(self.i2, 1)}%, H² = {fmt(self.h2, 2)}",
         ]
-        for e in self.excluded:
-            lines.append(f"excluded: {e}")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
+        lines += note_lines(self)
         return "\n".join(lines)
 
 
