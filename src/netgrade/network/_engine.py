@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 from scipy import linalg
 
-from .data import NetworkData
+from .data import NetworkData, treatment_sort_key
 
 
 def _cs(a: int) -> np.ndarray:
@@ -62,7 +62,9 @@ class Design:
     """The network's studies as stacked groups, for one choice of reference."""
 
     def __init__(self, data: NetworkData, reference: str):
-        order = (reference,) + tuple(t for t in data.treatments if t != reference)
+        # A canonical order (reference first, then R's collation order) so that the
+        # result never depends on the order in which the data arrived.
+        order = (reference,) + tuple(sorted((t for t in data.treatments if t != reference), key=treatment_sort_key))
         data = data.reordered(order)
         self.data = data
         self.treatments = order

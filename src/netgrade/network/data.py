@@ -205,6 +205,9 @@ class NetworkData(ResultMixin):
         blocks = []
         for b in self.blocks:
             idx = sorted(range(b.n_arms), key=lambda i: rank[b.arms[i]])
+            if idx == list(range(b.n_arms)):
+                blocks.append(b)  # already in order: reuse (blocks are immutable)
+                continue
             ix = np.ix_(idx, idx)
             blocks.append(
                 StudyBlock(

@@ -286,24 +286,48 @@ def _within_designs(design: _engine.Design, red: _engine.Reduced) -> tuple[Desig
 
     As netmeta's decomp.design does, each multi-arm study enters with its contrasts
     against its first arm as given (not projected onto consistent contrasts), so that
-    the split agrees with netmeta also for rounded contrast-level input.
+    the split agrees with netmeta also for rounded contrast-level input.  Two-arm
+    designs are handled in one vectorised pass (there can be thousands of them).
     """
-    out = []
+    labels_all, q_all, df_all, n_all = [], [], [], []
     for g, V in zip(design.groups, red.V):
         y = g.Y[:, 1:, 0]
-        blocks = [design.data.blocks[i] for i in g.index]
-        labels = np.array([b.design for b in blocks])
-        W = 1.0 / V if g.m == 1 else np.linalg.inv(V)
-        for lab in dict.fromkeys(labels):
-            idx = np.flatnonzero(labels == lab)
+        labels = np.array([design.data.blocks[i].design for i in g.index])
+        uniq, inv = np.unique(labels, return_inverse=True)
+        if g.m == 1:
+            w = 1.0 / V[:, 0, 0]
+            yy = y[:, 0]
+            sw = np.bincount(inv, w)
+            swy = np.bincount(inv, w * yy)
+            swyy = np.bincount(inv, w * yy * yy)
+            q = np.maximum(swyy - swy * swy / sw, 0.0)
+            counts = np.bincount(inv)
+            labels_all += list(uniq)
+            q_all += list(q)
+            n_all += list(counts)
+            df_all += list(counts - 1)
+            continue
+        W = np.linalg.inv(V)
+        for d, lab in enumerate(uniq):
+            idx = np.flatnonzero(inv == d)
             Wd, yd = W[idx], y[idx]
-            A = Wd.sum(axis=0)
-            mu = np.linalg.solve(A, np.einsum("nij,nj->i", Wd, yd))
+            mu = np.linalg.solve(Wd.sum(axis=0), np.einsum("nij,nj->i", Wd, yd))
             r = yd - mu
-            q = float(np.einsum("ni,nij,nj->", r, Wd, r))
-            df = (len(idx) - 1) * g.m
-            out.append(DesignQ(str(lab), len(idx), q, df, float(stats.chi2.sf(q, df)) if df > 0 else math.nan))
-    return tuple(out)
+            labels_all.append(lab)
+            q_all.append(float(np.einsum("ni,nij,nj->", r, Wd, r)))
+            n_all.append(len(idx))
+            df_all.append((len(idx) - 1) * g.m)
+    df_arr = np.asarray(df_all, float)
+    q_arr = np.asarray(q_all, float)
+    pvals = np.where(df_arr > 0, stats.chi2.sf(q_arr, np.maximum(df_arr, 1)), np.nan)
+    # first-appearance order of designs in the data
+    first = {}
+    for b in design.data.blocks:
+        first.setdefault(b.design, len(first))
+    order = sorted(range(len(labels_all)), key=lambda i: first[labels_all[i]])
+    return tuple(
+        DesignQ(str(labels_all[i]), int(n_all[i]), float(q_arr[i]), int(df_arr[i]), float(pvals[i])) for i in order
+    )
 
 
 def _ml_deviance(design: _engine.Design, ll: float) -> float:
