@@ -29,6 +29,7 @@ test: $(TSTAMP)
 
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/network.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -111,6 +111,55 @@ def pairwise(
         out.print(f"wrote {path}", markup=False)
 
 
+@app.command()
+def nma(
+    data: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV, Excel or JSON file."),
+    measure: Optional[str] = typer.Option(
+        None, "--measure", "-m", help="Effect measure for arm-level data: OR, RR, RD, MD, SMD, ROM (labels contrasts)."
+    ),
+    reference: Optional[str] = typer.Option(None, "--reference", "-r", help="Reference treatment (e.g. placebo)."),
+    method: str = typer.Option("DL", "--method", help="FE, DL (generalised DerSimonian-Laird), REML or ML."),
+    larger_better: bool = typer.Option(
+        False, "--larger-better", help="Larger outcome values are better (default: smaller are better) for rankings."
+    ),
+    level: float = typer.Option(0.95, "--level", help="Confidence level."),
+    col: Optional[List[str]] = typer.Option(
+        None, "--col", help="Column map CANONICAL=COLUMN, e.g. --col treatment1=treat1 (repeatable)."
+    ),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Keep rows with COLUMN=VALUE (repeatable)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet name."),
+    component: Optional[int] = typer.Option(
+        None, "--component", help="Analyse this sub-network of a disconnected network (number from the error message)."
+    ),
+    missing: str = typer.Option("exclude", "--missing", help="Studies with missing values: exclude (listed) or error."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
+) -> None:
+    """Network meta-analysis of one data file (arm-level or contrast-level)."""
+    from .network.analysis import analyse_network
+
+    try:
+        result = analyse_network(
+            data,
+            measure=measure,
+            reference=reference,
+            method=method,
+            level=level,
+            larger_better=larger_better,
+            columns=_pairs(col, "--col") or None,
+            where=_pairs(where, "--where") or None,
+            sheet=sheet,
+            missing=missing,
+            component=component,
+        )
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(dumps(result.to_dict()) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+
+
 def _figures(result, forest: Optional[Path], funnel: Optional[Path]) -> list[Path]:
     if forest is None and funnel is None:
         return []
