@@ -76,7 +76,7 @@ def main() -> int:
     try:
         from netgrade.network.contribution import network_contribution
 
-        measure("contribution matrix", lambda: network_contribution(dl), rows)
+        measure("contribution matrix (random walk)", lambda: network_contribution(dl, method="randomwalk"), rows)
     except ImportError as exc:  # pragma: no cover
         rows.append({"step": "contribution matrix", "error": str(exc)})
     out = Path(__file__).resolve().parent / "results"

@@ -224,3 +224,26 @@ def test_duplicating_the_network_doubles_no_estimate(net):
     np.testing.assert_allclose(b.coef, a.coef, atol=1e-9)
     np.testing.assert_allclose(np.diag(b.vcov), np.diag(a.vcov) / 2, rtol=1e-9)
     assert b.q == pytest.approx(2 * a.q, rel=1e-9, abs=1e-9)
+
+
+def test_contribution_of_a_star_network_is_all_direct():
+    from netgrade.network.contribution import network_contribution, network_study_contributions
+
+    rng = np.random.default_rng(11)
+    blocks = []
+    for t in ("B", "C", "D"):
+        for i in range(3):
+            blocks.append(_block(f"{t}{i}", ("A", t), [0.0, rng.normal(0.4, 0.1)], rng.uniform(0.02, 0.1, 2)))
+    res = nma(_net(blocks), reference="A", method="FE")
+    for method in ("shortestpath", "randomwalk"):
+        cm = network_contribution(res, method=method)
+        np.testing.assert_allclose(cm.values.sum(axis=1), 100.0)
+        for t in ("B", "C", "D"):
+            row = cm.row(("A", t))
+            assert row[("A", t)] == pytest.approx(100.0)
+    studies = network_study_contributions(res)
+    sub = studies[studies.comparison == "A:B"].set_index("study")["contribution"]
+    w = {b.study: 1.0 / b.R[0, 1] for b in blocks if b.arms == ("A", "B")}
+    total = sum(w.values())
+    for s, share in sub.items():
+        assert share == pytest.approx(100.0 * w[s] / total)

@@ -120,17 +120,37 @@ class Design:
         return Reduced(ys, Vs, c)
 
 
+def adjusted_pair_weights(R: np.ndarray) -> np.ndarray:
+    """netmeta's multi-arm adjusted weights of the pairs of one study.
+
+    With R the matrix of pairwise variances (plus tau² off the diagonal for random
+    effects), the pair weights that make independent pairwise contrasts equivalent to
+    the study's correlated contrasts are minus the off-diagonal entries of the
+    Laplacian L = (-1/2 C R C)^+, C the centring matrix (Rücker 2012, Res Synth Methods
+    3:312); 1/sqrt(w_ij) is netmeta's seTE.adj.  Returns the a x a matrix of weights
+    (zero diagonal); for two arms it is 1/R_12.
+    """
+    a = R.shape[0]
+    if a == 2:
+        W = np.zeros((2, 2))
+        W[0, 1] = W[1, 0] = 1.0 / R[0, 1]
+        return W
+    C = np.eye(a) - 1.0 / a
+    L = np.linalg.pinv(-0.5 * C @ R @ C)
+    W = -L
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
 def _project(Y: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, float]:
     """Inverse-variance projection of a multi-arm study's pairwise contrasts onto
-    consistent ones: the adjusted pair weights are minus the off-diagonal of the
-    Laplacian L = (-1/2 C R C)^+ (Rücker 2012); returns the baseline contrasts of the
-    minimiser and the minimum of sum_{i<j} w_ij (y_ij - (delta_i - delta_j))²."""
+    consistent ones with the adjusted pair weights w_ij (adjusted_pair_weights);
+    returns the baseline contrasts of the minimiser and the minimum of
+    sum_{i<j} w_ij (y_ij - (delta_i - delta_j))²."""
     a = Y.shape[0]
     C = np.eye(a) - 1.0 / a
     Lp = -0.5 * C @ R @ C
-    L = np.linalg.pinv(Lp)
-    W = -L.copy()
-    np.fill_diagonal(W, 0.0)
+    W = adjusted_pair_weights(R)
     b = np.sum(W * Y, axis=1)
     delta = Lp @ b
     const = 0.5 * float(np.sum(W * Y * Y))
