@@ -132,6 +132,9 @@ def nma(
         None, "--component", help="Analyse this sub-network of a disconnected network (number from the error message)."
     ),
     missing: str = typer.Option("exclude", "--missing", help="Studies with missing values: exclude (listed) or error."),
+    figures: Optional[Path] = typer.Option(
+        None, "--figures", help="Write the network graph, forest plot, league heat map and rankogram to this folder."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Network meta-analysis of one data file (arm-level or contrast-level)."""
@@ -151,6 +154,11 @@ def nma(
             missing=missing,
             component=component,
         )
+        written = []
+        if figures is not None:
+            from .report.network_figures import write_network_figures
+
+            written = write_network_figures(result.model, figures)
     except NetgradeError as exc:
         _fail(exc)
         return
@@ -158,6 +166,8 @@ def nma(
         sys.stdout.write(dumps(result.to_dict()) + "\n")
         return
     out.print(result.summary(), markup=False)
+    for path in written:
+        out.print(f"wrote {path}", markup=False)
 
 
 def _figures(result, forest: Optional[Path], funnel: Optional[Path]) -> list[Path]:

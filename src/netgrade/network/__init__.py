@@ -1,7 +1,39 @@
 """Network meta-analysis: data, the consistency model, league tables, inconsistency, ranking."""
 
+from .analysis import NetworkAnalysis, analyse_network, load_network
+from .contribution import network_contribution, network_study_contributions
 from .data import NetworkData, StudyBlock, network_from_arms, network_from_contrasts
+from .inconsistency import (
+    adjusted_standard_errors,
+    decomposition,
+    design_by_treatment,
+    node_split,
+    random_inconsistency,
+)
 from .league import League
 from .model import NMAResult, nma
+from .netheat import net_heat
+from .ranking import p_scores, rank_probabilities
 
-__all__ = ["NetworkData", "StudyBlock", "network_from_arms", "network_from_contrasts", "League", "NMAResult", "nma"]
+__all__ = [
+    "NetworkData",
+    "StudyBlock",
+    "network_from_arms",
+    "network_from_contrasts",
+    "League",
+    "NMAResult",
+    "nma",
+    "NetworkAnalysis",
+    "analyse_network",
+    "load_network",
+    "node_split",
+    "decomposition",
+    "design_by_treatment",
+    "random_inconsistency",
+    "adjusted_standard_errors",
+    "net_heat",
+    "p_scores",
+    "rank_probabilities",
+    "network_contribution",
+    "network_study_contributions",
+]
