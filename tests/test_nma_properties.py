@@ -247,3 +247,19 @@ def test_contribution_of_a_star_network_is_all_direct():
     total = sum(w.values())
     for s, share in sub.items():
         assert share == pytest.approx(100.0 * w[s] / total)
+
+
+def test_network_adjusted_funnel_is_centred_at_the_direct_estimates():
+    from netgrade.network.adjusted_funnel import network_adjusted_funnel
+
+    res = nma(network("dat.senn2013"), reference="placebo", method="FE")
+    f = network_adjusted_funnel(res)
+    assert f.order[-1] == "placebo"
+    # with common-effect direct estimates, each comparison's weighted residuals sum to 0
+    w = 1.0 / np.asarray(f.sei) ** 2
+    comparisons = {}
+    for i, (a, b) in enumerate(zip(f.treat1, f.treat2)):
+        comparisons.setdefault(frozenset((a, b)), []).append(i)
+    for idx in comparisons.values():
+        assert abs(np.sum(w[idx] * np.asarray(f.adjusted)[idx])) < 1e-9
+    assert len(f.yi) == res.data.n_pairs

@@ -463,3 +463,31 @@ def comparison_adjusted_funnel(
         order=ordr,
         measure=measure,
     )
+
+
+def network_adjusted_funnel(res, order: Sequence[str] | None = None, random: bool | None = None) -> AdjustedFunnel:
+    """The comparison-adjusted funnel of a fitted network (an NMAResult).
+
+    Every pairwise contrast of every study is centred at its comparison's direct
+    estimate (netmeta's ``TE.direct``: common-effect, or random-effects with the
+    network's tau² when ``random`` is true; default: as the fit).  ``order`` orients
+    the contrasts; the default lists the other treatments in the network's order and
+    the reference last, so that every contrast reads "active versus reference" where
+    it can.  Choose the order before looking at the plot (e.g. older to newer).
+    """
+    from .inconsistency import node_split
+
+    use_random = res.is_random if random is None else bool(random)
+    split = node_split(res)
+    model = "random" if use_random and split.random is not None else "common"
+    table = split.table(model)
+    means = {}
+    for i, (a, b) in enumerate(split.comparisons):
+        if split.k[i] > 0:
+            means[(a, b)] = float(table.direct.est[i])
+    if order is None:
+        order = tuple(t for t in res.treatments if t != res.reference) + (res.reference,)
+    pairs = res.data.pairs()
+    return comparison_adjusted_funnel(
+        pairs["study"], pairs["treat1"], pairs["treat2"], pairs["TE"], pairs["seTE"], means, order, measure=res.measure
+    )
