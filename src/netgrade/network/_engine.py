@@ -61,10 +61,12 @@ class Reduced:
 class Design:
     """The network's studies as stacked groups, for one choice of reference."""
 
-    def __init__(self, data: NetworkData, reference: str):
-        # A canonical order (reference first, then R's collation order) so that the
-        # result never depends on the order in which the data arrived.
-        order = (reference,) + tuple(sorted((t for t in data.treatments if t != reference), key=treatment_sort_key))
+    def __init__(self, data: NetworkData, reference: str, order: tuple[str, ...] | None = None):
+        # A canonical order (reference first, then R's collation order, unless the user
+        # gives one) so that the result never depends on the order the data arrived in.
+        if order is None:
+            order = tuple(sorted((t for t in data.treatments if t != reference), key=treatment_sort_key))
+        order = (reference,) + tuple(t for t in order if t != reference)
         data = data.reordered(order)
         self.data = data
         self.treatments = order

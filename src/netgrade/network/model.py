@@ -90,6 +90,7 @@ class NMAResult(ResultMixin):
     aicc: float
     larger_better: bool = False
     multiarm: str = "netmeta"
+    order: tuple[str, ...] | None = None  # the treatment order the user asked for, if any
     warnings: tuple[AnalysisWarning, ...] = field(default_factory=tuple)
     excluded: tuple[ExcludedStudy, ...] = field(default_factory=tuple)
     common: "NMAResult | None" = None  # the common-effect fit, kept with a random-effects fit
@@ -169,6 +170,7 @@ class NMAResult(ResultMixin):
             tau2=self.tau2 if self.tau2_fixed else None,
             larger_better=self.larger_better,
             multiarm=self.multiarm,
+            order=self.order,
         )
 
     # -- rankings ------------------------------------------------------------------
@@ -397,6 +399,7 @@ def nma(
     larger_better: bool = False,
     component: int | Sequence[str] | None = None,
     multiarm: str = "netmeta",
+    order: Sequence[str] | None = None,
     **arm_options: Any,
 ) -> NMAResult:
     """Fit a network meta-analysis.
@@ -415,6 +418,11 @@ def nma(
     (default) combines all its pairwise contrasts by inverse-variance least squares
     for the common-effect and DL fits, as netmeta does; "baseline" uses its contrasts
     against its first arm, as metafor's rma.mv does.  REML and ML always use the latter.
+
+    ``order`` lists the treatments in the order tables should show them (the reference
+    is moved first); it also decides which arm of a multi-arm study is its baseline,
+    which changes only the constant of the REML likelihood (metafor's 1/2 log|X'X|).
+    By default treatments follow R's collation order.
     """
     from ..data import schema
 
@@ -431,6 +439,16 @@ def nma(
         raise ModelError("level must be between 0 and 1")
     warnings = list(data.warnings)
 
+    if order is not None:
+        order = tuple(order)
+        missing = [t for t in data.treatments if t not in order]
+        unknown = [t for t in order if t not in data.treatments]
+        if missing or unknown or len(set(order)) != len(order):
+            raise ModelError(
+                "order must list every treatment of the network once"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; not in the network: {', '.join(unknown)}" if unknown else "")
+            )
     comps = data.components()
     if len(comps) > 1:
         if component is None:
@@ -471,7 +489,9 @@ def nma(
 
     if multiarm not in ("netmeta", "baseline"):
         raise ModelError("multiarm must be 'netmeta' or 'baseline'")
-    design = _engine.Design(data, reference)
+    if order is not None:
+        order = tuple(t for t in order if t in data.treatments)  # validated above; a sub-network keeps its own
+    design = _engine.Design(data, reference, order)
     f0 = _engine.fit(design, 0.0, y_fixed=design.raw() if multiarm == "baseline" else None)
     q, df = f0.q, design.df
     q_pval = float(stats.chi2.sf(q, df)) if df > 0 else math.nan
@@ -553,6 +573,7 @@ def nma(
         aicc=aicc,
         larger_better=bool(larger_better),
         multiarm=multiarm,
+        order=order,
         warnings=tuple(warnings),
         excluded=tuple(data.excluded),
     )
