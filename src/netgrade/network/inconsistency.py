@@ -101,24 +101,18 @@ def adjusted_standard_errors(res: NMAResult) -> pd.DataFrame:
     centring matrix (Rücker 2012, Res Synth Methods 3:312).  Under random effects R
     includes tau² (the network's) on every pair.  Orientation: TE = treat1 minus treat2.
     """
-    rows = []
-    for b in res.data.blocks:
+    common, random = [], []
+    for b in res.data.blocks:  # the same pair order as NetworkData.pairs()
         W0 = adjusted_pair_weights(b.R)
         W1 = adjusted_pair_weights(b.R + res.tau2 * (1.0 - np.eye(b.n_arms)))
         for i in range(b.n_arms):
             for j in range(i + 1, b.n_arms):
-                rows.append(
-                    {
-                        "study": b.study,
-                        "treat1": b.arms[j],
-                        "treat2": b.arms[i],
-                        "TE": float(b.y[j, i]),
-                        "se": math.sqrt(b.R[j, i]),
-                        "se_adj_common": 1.0 / math.sqrt(W0[i, j]) if W0[i, j] > 0 else math.inf,
-                        "se_adj_random": 1.0 / math.sqrt(W1[i, j]) if W1[i, j] > 0 else math.inf,
-                    }
-                )
-    return pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "se", "se_adj_common", "se_adj_random"])
+                common.append(1.0 / math.sqrt(W0[i, j]) if W0[i, j] > 0 else math.inf)
+                random.append(1.0 / math.sqrt(W1[i, j]) if W1[i, j] > 0 else math.inf)
+    frame = res.data.pairs().rename(columns={"seTE": "se"})
+    frame["se_adj_common"] = common
+    frame["se_adj_random"] = random
+    return frame
 
 
 # ---------------------------------------------------------------------------------
@@ -623,18 +617,8 @@ def _tau2_within(units: Sequence[_Unit], designs: dict[str, list[_Unit]]) -> flo
     return max(0.0, (q - df) / den)
 
 
-@dataclass(frozen=True)
-class DesignDetach:
-    """Between-design Q after detaching one design (letting it have its own effects)."""
-
-    design: str
-    n_studies: int
-    q: float
-    df: int
-    pval: float
-
-    def to_dict(self) -> dict:
-        return {"design": self.design, "n_studies": self.n_studies, "q": self.q, "df": self.df, "pval": self.pval}
+# Detaching a design gives the same kind of record as a design's own Q.
+DesignDetach = DesignQ
 
 
 @dataclass(frozen=True, eq=False)

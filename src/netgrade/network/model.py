@@ -17,8 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
+from .._optim import fisher_scoring, polish_root
 from .._result import ResultMixin, fmt, fmt_p, frozen_array, jsonable
 from ..errors import AnalysisWarning, DataError, ExcludedStudy, ModelError
 from ..pairwise.fit_stats import information_criteria
@@ -353,33 +354,18 @@ def _estimate_tau2(design: _engine.Design, method: str, f0: _engine.GLSFit) -> t
         f = _engine.fit(design, t, y_fixed=raw)
         return f.rWSWr - (f.trace_PS if reml else f.trace_WS), f
 
-    t = max(0.0, (f0.q - design.df) / f0.trace_PS)
-    converged = False
-    for _ in range(200):
+    def score_info(t):
         s, f = score(t)
-        info = f.trace_PSPS if reml else f.trace_WSWS
-        step = s / info
-        while t + step < 0.0:
-            step /= 2.0
-        t_new = t + step
-        done = abs(t_new - t) <= 1e-12 * max(1.0, t_new)
-        t = t_new
-        if done:
-            converged = True
-            break
+        return s, (f.trace_PSPS if reml else f.trace_WSWS)
+
+    t, _, converged = fisher_scoring(score_info, (f0.q - design.df) / f0.trace_PS, maxiter=200)
     if not converged:
         notes.append("Fisher scoring did not settle; tau² was located by a grid search of the likelihood")
         grid = np.concatenate([[0.0], np.geomspace(1e-8, 100.0, 300)])
         lls = [_engine.loglik(_engine.fit(design, g, y_fixed=raw), reml) for g in grid]
         t = float(grid[int(np.argmax(lls))])
     if t > 0.0:
-        s_t = score(t)[0]
-        for width in (1e-6, 1e-4, 1e-2, 0.5):
-            lo, hi = t * (1 - width), t * (1 + width)
-            if score(lo)[0] > 0 > score(hi)[0]:
-                t = float(optimize.brentq(lambda x: score(x)[0], lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))
-                break
-        del s_t
+        t = polish_root(lambda x: score(x)[0], t)
         ll_t = _engine.loglik(_engine.fit(design, t, y_fixed=raw), reml)
         ll_0 = _engine.loglik(_engine.fit(design, 0.0, y_fixed=raw), reml)
         if ll_0 > ll_t:

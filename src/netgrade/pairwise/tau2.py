@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
+from .._optim import fisher_scoring, polish_root
 from ..errors import ConvergenceError, ModelError
 from ._gls import GLSFit, gls, ols_basis, trace_mamb
 
@@ -250,21 +251,12 @@ def _likelihood(y, v, X, reml: bool):
     checked: if the likelihood at tau² = 0 is higher, the estimate is 0.
     """
     he, _, _ = _he(y, v, X)
-    t = max(0.0, he)
-    iterations = 0
-    converged = False
-    for iterations in range(1, 1001):
+
+    def score_info(t):
         s, f = _score(y, v, X, t, reml)
-        info = f.trace_PP if reml else float(np.sum(f.w**2))
-        step = s / info
-        while t + step < 0.0:
-            step /= 2.0
-        t_new = t + step
-        done = abs(t_new - t) <= 1e-12 * max(1.0, t_new)
-        t = t_new
-        if done:
-            converged = True
-            break
+        return s, (f.trace_PP if reml else float(np.sum(f.w**2)))
+
+    t, iterations, converged = fisher_scoring(score_info, he)
     notes = []
     if not converged:
         t = _grid_maximum(y, v, X, reml)
@@ -283,25 +275,11 @@ def _likelihood(y, v, X, reml: bool):
 
 
 def _polish_score_root(y, v, X, t: float, reml: bool) -> float:
-    """Bracket the root of the score equation around t and solve it to machine
-    precision; a non-positive score at tau² = 0 means the maximum is on the boundary."""
+    """Solve the score equation to machine precision near t; a non-positive score at
+    tau² = 0 means the maximum is on the boundary."""
     if t == 0.0 and _score(y, v, X, 0.0, reml)[0] <= 0.0:
         return 0.0
-    scale = max(t, 1e-10)
-    for width in (1e-6, 1e-4, 1e-2, 0.5, 0.99):
-        lo, hi = t - width * scale, t + width * scale
-        if _score(y, v, X, lo, reml)[0] > 0.0 and _score(y, v, X, hi, reml)[0] < 0.0:
-            return float(
-                optimize.brentq(
-                    lambda x: _score(y, v, X, x, reml)[0],
-                    lo,
-                    hi,
-                    xtol=1e-300,
-                    rtol=4 * np.finfo(float).eps,
-                    maxiter=500,
-                )
-            )
-    return t
+    return polish_root(lambda x: _score(y, v, X, x, reml)[0], t)
 
 
 def _grid_maximum(y, v, X, reml: bool) -> float:
