@@ -42,6 +42,7 @@ behaviour.  Every correction is recorded per study (:class:`ContinuityCorrection
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Sequence
 
@@ -802,7 +803,8 @@ def _compute(
                 names,
             )
         )
-    dup = sorted({s for s in labels if labels.count(s) > 1})
+    counts = Counter(labels)
+    dup = sorted(s for s, c in counts.items() if c > 1)
     if dup:
         warnings.append(
             AnalysisWarning("duplicate_study_labels", f"study labels used more than once: {', '.join(dup)}", tuple(dup))

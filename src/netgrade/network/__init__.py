@@ -1,6 +1,8 @@
 """Network meta-analysis: data, the consistency model, league tables, inconsistency, ranking."""
 
 from .analysis import NetworkAnalysis, analyse_network, load_network
+from .arm_based import ArmBasedResult, arm_based_nma
+from .components import ComponentNMAResult, component_matrix, component_nma
 from .contribution import network_contribution, network_study_contributions
 from .data import NetworkData, StudyBlock, network_from_arms, network_from_contrasts
 from .inconsistency import (
@@ -11,6 +13,7 @@ from .inconsistency import (
     random_inconsistency,
 )
 from .league import League
+from .mantel_haenszel import MHNMAResult, mh_nma
 from .model import NMAResult, nma
 from .netheat import net_heat
 from .ranking import p_scores, rank_probabilities
@@ -36,4 +39,11 @@ __all__ = [
     "rank_probabilities",
     "network_contribution",
     "network_study_contributions",
+    "component_nma",
+    "component_matrix",
+    "ComponentNMAResult",
+    "mh_nma",
+    "MHNMAResult",
+    "arm_based_nma",
+    "ArmBasedResult",
 ]
