@@ -1,0 +1,1 @@
+"""Certainty of evidence: GRADE / CINeMA domains, magnitude, statements, summary of findings."""

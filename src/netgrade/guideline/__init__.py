@@ -1,0 +1,1 @@
+"""Evidence to decision, recommendations and budget impact."""
