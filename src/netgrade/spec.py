@@ -1,0 +1,310 @@
+"""The analysis specification: one TOML file that says what to analyse and how.
+
+A review team writes its analysis down once -- data files and column maps, outcomes
+(measure, direction of benefit, minimal important difference and thresholds, time
+point), populations analysed as separate networks, treatments, the model, certainty
+inputs and overrides, evidence-to-decision inputs, the decision rule, budget
+assumptions and report options -- and every command reads it.  The spec is validated
+with pydantic; every error names the file and the key (``spine.toml: outcomes[0].mid:
+must be positive``).  ``spec_json_schema()`` gives the JSON Schema that is shipped with
+the package (``netgrade/spec.schema.json``) for editors and other tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SpecError
+
+CONCERN_LEVELS = ("no concerns", "some concerns", "major concerns")
+CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSpec(_Model):
+    title: str = Field(description="Title of the analysis, shown on the report.")
+    question: str = Field("", description="The clinical question, in words.")
+    simulated: bool = Field(False, description="True if the data are simulated (labelled everywhere).")
+    authors: list[str] = Field(default_factory=list)
+
+
+class DataSpec(_Model):
+    arms: str | None = Field(None, description="Arm-level data file (study, treatment, n, events | mean, sd).")
+    contrasts: str | None = Field(None, description="Contrast-level data file (study, treatment1, treatment2, estimate, se).")
+    studies: str | None = Field(None, description="Study-level covariates (study + columns).")
+    risk_of_bias: str | None = Field(None, description="Risk-of-bias judgements (study + domains + overall).")
+    treatments: str | None = Field(None, description="Treatment table (treatment, label, components, class, parent).")
+    columns: dict[str, str] = Field(default_factory=dict, description="Column map for the arm or contrast file: canonical -> file column.")
+    sheet: str | None = None
+    missing: Literal["exclude", "error"] = "exclude"
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if not (self.arms or self.contrasts):
+            raise ValueError("give the arm-level data ('arms') or the contrast-level data ('contrasts')")
+        if self.arms and self.contrasts:
+            raise ValueError("give either 'arms' or 'contrasts', not both")
+        return self
+
+
+class OutcomeSpec(_Model):
+    name: str = Field(description="Short name used as a key (e.g. 'pain').")
+    label: str = Field("", description="Label for tables (e.g. 'Pain (10 cm VAS)').")
+    measure: str = Field(description="Effect measure: MD, SMD, OR, RR, RD, ROM, ...")
+    direction: Literal["smaller_is_better", "larger_is_better"] = Field(
+        description="Direction of benefit of the outcome (pain: smaller_is_better)."
+    )
+    mid: float = Field(gt=0, description="Minimal important difference on the judgement scale.")
+    thresholds: list[float] | None = Field(
+        None, description="Small, moderate and large effect thresholds (default: 1x, 2x, 3x the MID)."
+    )
+    unit: str = ""
+    target: Literal["mid", "null"] = Field("mid", description="Rate imprecision against the MID or the null.")
+    baseline_risk: float | None = Field(None, gt=0, lt=1, description="For ratio measures: baseline risk for absolute effects.")
+    critical: bool = True
+    timepoint: str = Field("", description="Time-point rule, in words (e.g. 'closest to but not over 3 months').")
+    where: dict[str, Any] = Field(default_factory=dict, description="Row filter selecting this outcome's data.")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _increasing(cls, v):
+        if v is not None:
+            if not 1 <= len(v) <= 3 or any(x <= 0 for x in v) or v != sorted(v):
+                raise ValueError("thresholds must be one to three positive increasing values (small, moderate, large)")
+        return v
+
+    @model_validator(mode="after")
+    def _mid_is_small(self):
+        if self.thresholds is not None and abs(self.thresholds[0] - self.mid) > 1e-12 * max(1.0, self.mid):
+            raise ValueError("the first threshold (small effect) must equal the MID")
+        return self
+
+    @property
+    def larger_better(self) -> bool:
+        return self.direction == "larger_is_better"
+
+    def to_outcome(self):
+        from .certainty.types import Outcome, Thresholds
+
+        t = self.thresholds or [self.mid, 2 * self.mid, 3 * self.mid]
+        t = list(t) + [None] * (3 - len(t))
+        return Outcome(
+            name=self.name,
+            measure=self.measure.upper(),
+            larger_better=self.larger_better,
+            thresholds=Thresholds(*t),
+            unit=self.unit,
+            target=self.target,
+            baseline_risk=self.baseline_risk,
+            description=self.label or self.name,
+        )
+
+
+class PopulationSpec(_Model):
+    name: str
+    label: str = ""
+    where: dict[str, Any] = Field(default_factory=dict, description="Row filter on the data (e.g. {population = 'axial'}).")
+
+
+class TreatmentSpec(_Model):
+    label: str = ""
+    components: list[str] = Field(default_factory=list)
+    klass: str = Field("", alias="class")
+    parent: str = ""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ModelSpec(_Model):
+    method: Literal["FE", "DL", "REML", "ML"] = "REML"
+    reference: str = Field(description="Reference treatment (e.g. 'sham').")
+    level: float = Field(0.95, gt=0, lt=1)
+    prediction: Literal["t", "z"] = Field("t", description="Prediction intervals from t (netmeta) or z (metafor).")
+    order: list[str] | None = Field(None, description="Order of treatments in tables.")
+
+
+class OverrideSpec(_Model):
+    population: str | None = None
+    outcome: str
+    comparison: list[str] = Field(min_length=2, max_length=2, description="[treatment, comparator]")
+    domain: str = Field(description="A certainty domain, or 'overall'.")
+    level: str
+    justification: str = Field(description="Why the computed judgement is replaced (required, not empty).")
+    by: str = ""
+
+    @field_validator("justification")
+    @classmethod
+    def _not_empty(cls, v):
+        if not v.strip():
+            raise ValueError("an override needs a justification: say why the computed judgement is replaced")
+        return v
+
+
+class CertaintySpec(_Model):
+    starting_level: Literal["high", "moderate", "low", "very low"] = "high"
+    bias_rule: Literal["majority", "average", "highest"] = "majority"
+    contribution_method: Literal["shortestpath", "randomwalk"] = "shortestpath"
+    comparisons: Literal["reference", "all"] = "reference"
+    reporting_bias: str = Field("undetected", description="undetected, suspected or strongly suspected.")
+    indirectness_column: str | None = Field(
+        None, description="Column of the studies table with per-study indirectness (low/some/high); default: low for all."
+    )
+    overrides: list[OverrideSpec] = Field(default_factory=list)
+
+
+class HarmSpec(_Model):
+    name: str
+    rate: float = Field(ge=0, le=1, description="Event rate (e.g. 0.086).")
+    ci_low: float | None = Field(None, ge=0, le=1)
+    ci_high: float | None = Field(None, ge=0, le=1)
+    certainty: str = "low"
+    source: str = ""
+
+
+class EvidenceToDecisionSpec(_Model):
+    harms: list[HarmSpec] = Field(default_factory=list)
+    values_and_preferences: str = ""
+    values_judgement: str = ""
+    costs: str = ""
+    equity: str = ""
+    acceptability: str = ""
+    feasibility: str = ""
+    groups: list[dict[str, Any]] = Field(
+        default_factory=list, description="Recommendation groups: {name, population, treatments = [...]}."
+    )
+
+
+class DecisionRuleSpec(_Model):
+    text: str = Field(
+        "Recommend an intervention only if it offers an important benefit with at least moderate certainty.",
+        description="The rule in words, shown on the report.",
+    )
+    min_certainty: Literal["high", "moderate", "low", "very low"] = "moderate"
+    min_benefit: Literal["small", "moderate", "large"] = "small"
+    outcome: str | None = Field(None, description="The critical outcome the rule looks at (default: the first critical one).")
+
+
+class BudgetSpec(_Model):
+    volume_per_year: float = Field(gt=0)
+    unit_costs: dict[str, float] = Field(description="Label -> unit cost.")
+    adoption_share: float = Field(1.0, ge=0, le=1)
+    currency: str = "USD"
+    item: str = "procedures"
+
+
+class ReportSpec(_Model):
+    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png", "svg"])
+    seed: int = 20261121
+    title: str | None = None
+
+
+class Spec(_Model):
+    """A whole analysis."""
+
+    project: ProjectSpec
+    data: DataSpec
+    outcomes: list[OutcomeSpec] = Field(min_length=1)
+    populations: list[PopulationSpec] = Field(default_factory=list)
+    treatments: dict[str, TreatmentSpec] = Field(default_factory=dict)
+    model: ModelSpec
+    certainty: CertaintySpec = Field(default_factory=CertaintySpec)
+    evidence_to_decision: EvidenceToDecisionSpec = Field(default_factory=EvidenceToDecisionSpec)
+    decision_rule: DecisionRuleSpec = Field(default_factory=DecisionRuleSpec)
+    budget: BudgetSpec | None = None
+    report: ReportSpec = Field(default_factory=ReportSpec)
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        names = [o.name for o in self.outcomes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"outcome names must be unique; got {names}")
+        pops = [p.name for p in self.populations]
+        if len(set(pops)) != len(pops):
+            raise ValueError(f"population names must be unique; got {pops}")
+        for i, o in enumerate(self.certainty.overrides):
+            if o.outcome not in names:
+                raise ValueError(f"certainty.overrides[{i}].outcome: unknown outcome {o.outcome!r} (outcomes: {', '.join(names)})")
+            if o.population is not None and o.population not in pops:
+                raise ValueError(f"certainty.overrides[{i}].population: unknown population {o.population!r}")
+        if self.decision_rule.outcome is not None and self.decision_rule.outcome not in names:
+            raise ValueError(f"decision_rule.outcome: unknown outcome {self.decision_rule.outcome!r}")
+        return self
+
+
+class LoadedSpec:
+    """A validated spec with the file it came from (paths resolve against its folder)."""
+
+    def __init__(self, spec: Spec, path: Path | None, text: bytes):
+        self.spec = spec
+        self.path = path
+        self.sha256 = hashlib.sha256(text).hexdigest()
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def resolve(self, name: str | None) -> Path | None:
+        if name is None:
+            return None
+        p = Path(name)
+        return p if p.is_absolute() else (self.folder / p)
+
+    def __getattr__(self, item):
+        return getattr(self.spec, item)
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"]).replace(".[", "[")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: dict, source: str = "<spec>") -> Spec:
+    """Validate a spec given as a dict (as parsed from TOML)."""
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"invalid analysis spec\n{_format_errors(exc, source)}") from None
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read and validate a TOML spec; relative data paths resolve against its folder."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read the spec ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{p.name}: not valid TOML: {exc}") from None
+    spec = parse_spec(data, p.name)
+    loaded = LoadedSpec(spec, p.resolve(), raw)
+    for key in ("arms", "contrasts", "studies", "risk_of_bias", "treatments"):
+        name = getattr(spec.data, key)
+        if name is not None and not loaded.resolve(name).is_file():
+            raise SpecError(f"{p.name}: data.{key}: file not found: {loaded.resolve(name)}")
+    return loaded
+
+
+def spec_json_schema() -> dict:
+    """The JSON Schema of the spec (shipped as netgrade/spec.schema.json)."""
+    return Spec.model_json_schema(by_alias=True)
+
+
+def write_json_schema(path: str | Path) -> Path:
+    p = Path(path)
+    p.write_text(json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return p
