@@ -179,6 +179,33 @@ def _figures(result, forest: Optional[Path], funnel: Optional[Path]) -> list[Pat
 
 
 @app.command()
+def grade(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ratings as one JSON list."),
+) -> None:
+    """Certainty of evidence, magnitude and informative statement for every estimate."""
+    from .pipeline import grade as run_grade
+
+    try:
+        result = run_grade(spec)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(dumps(result.records()) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the analysis spec."""
+    from .spec import spec_json_schema
+
+    sys.stdout.write(dumps(spec_json_schema()) + "\n")
+
+
+@app.command()
 def demo(
     output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the results."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only where the results are."),

@@ -72,6 +72,10 @@ class OutcomeSpec(_Model):
     baseline_risk: float | None = Field(None, gt=0, lt=1, description="For ratio measures: baseline risk for absolute effects.")
     critical: bool = True
     timepoint: str = Field("", description="Time-point rule, in words (e.g. 'closest to but not over 3 months').")
+    phrases: dict[str, str] = Field(
+        default_factory=dict,
+        description="How statements name the outcome: keys increase, decrease, none, default (e.g. none = 'pain relief').",
+    )
     where: dict[str, Any] = Field(default_factory=dict, description="Row filter selecting this outcome's data.")
 
     @field_validator("thresholds")
@@ -158,6 +162,10 @@ class CertaintySpec(_Model):
     indirectness_column: str | None = Field(
         None, description="Column of the studies table with per-study indirectness (low/some/high); default: low for all."
     )
+    statement_style: Literal["grade", "spine"] = Field(
+        "grade", description="Wording of informative statements: GRADE's (Santesso 2020) or the spine guideline's."
+    )
+    statement_verb: str | None = Field(None, description="Verb of the statements (default: the style's, e.g. 'result in').")
     overrides: list[OverrideSpec] = Field(default_factory=list)
 
 

@@ -359,8 +359,11 @@ def read_risk_of_bias(
         clash = [d for d in domains if d in found.values()]
         if clash:
             raise DataError(f"{raw.file}: domains= includes the {', '.join(map(repr, clash))} column, which is not a domain")
-    if not domains:
-        raise DataError(f"{raw.file}: no risk-of-bias domain columns besides {', '.join(map(repr, found.values()))}")
+    if not domains and OVERALL not in found:
+        raise DataError(
+            f"{raw.file}: a risk-of-bias table needs an 'overall' column or domain columns besides "
+            f"{', '.join(map(repr, found.values()))}"
+        )
     checked = check_risk_of_bias(raw, found, domains, inferred)
     core = {STUDY: checked.studies, **{d: checked.labels[d] for d in domains}}
     if OVERALL in found:

@@ -1,0 +1,201 @@
+"""The pipeline: the only place that knows the order of the stages.
+
+spec -> inputs (validated tables) -> network per population and outcome -> model fit
+-> certainty (domains, overall, overrides) -> magnitude and statements -> (later)
+recommendations and report.  Every stage is a function of the previous stages'
+immutable results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from ._result import ResultMixin, jsonable
+from .certainty.magnitude import classify_magnitude
+from .certainty.rating import CertaintyTable, RatingRules, rate_network
+from .certainty.statements import GRADE_STYLE, SPINE_STYLE, informative_statement
+from .certainty.types import Override
+from .errors import AnalysisWarning, SpecError
+from .inputs import AnalysisInputs, indirectness_levels, network_for, read_inputs, rob_levels
+from .network import NMAResult, nma
+from .spec import LoadedSpec, OutcomeSpec, PopulationSpec, load_spec
+
+
+@dataclass(frozen=True, eq=False)
+class GradedOutcome:
+    """One population's network and certainty table for one outcome."""
+
+    population: str | None
+    outcome: OutcomeSpec
+    model: NMAResult
+    certainty: CertaintyTable
+    records: tuple[dict, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class GradeResult(ResultMixin):
+    """Certainty ratings, magnitudes and statements for every estimate of a spec."""
+
+    spec: LoadedSpec
+    inputs: AnalysisInputs
+    outcomes: tuple[GradedOutcome, ...]
+    warnings: tuple[AnalysisWarning, ...] = field(default_factory=tuple)
+
+    def records(self) -> list[dict]:
+        return [r for g in self.outcomes for r in g.records]
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for r in self.records():
+            row = {k: v for k, v in r.items() if k != "domains"}
+            row.update({f"domain: {d}": lvl for d, lvl in r["domains"].items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return jsonable(
+            {
+                "ratings": self.records(),
+                "provenance": {"netgrade": __version__, "inputs": self.inputs.hashes},
+                "warnings": [w.to_dict() for w in self.warnings],
+            }
+        )
+
+    def summary(self) -> str:
+        lines = [self.spec.spec.project.title]
+        if self.spec.spec.project.simulated:
+            lines.append("SIMULATED DATA: illustrative only, not the review's trial data.")
+        for g in self.outcomes:
+            head = f"\n{g.outcome.label or g.outcome.name}" + (f" — {g.population}" if g.population else "")
+            lines += [head, "-" * len(head.strip())]
+            for r in g.records:
+                changed = "" if r["certainty"] == r["certainty_computed"] else f" (computed: {r['certainty_computed']})"
+                lines.append(
+                    f"{r['treatment']} vs {r['comparator']}: {r['estimate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], "
+                    f"certainty {r['certainty']}{changed}, {r['magnitude']}"
+                )
+                lines.append(f"    {r['statement']}")
+        lines += [f"warning: {w.message}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def treatment_labels(inputs: AnalysisInputs) -> dict[str, str]:
+    """Treatment code -> label, from the spec's [treatments] and the treatments table."""
+    labels: dict[str, str] = {}
+    if inputs.treatments is not None and "label" in inputs.treatments.columns:
+        for code, label in zip(inputs.treatments["treatment"], inputs.treatments["label"]):
+            if str(label).strip():
+                labels[str(code)] = str(label)
+    for code, t in inputs.loaded.spec.treatments.items():
+        if t.label:
+            labels[code] = t.label
+    return labels
+
+
+def _overrides(spec, population: PopulationSpec | None, outcome: OutcomeSpec) -> dict:
+    out: dict[tuple[str, str], dict[str, Override]] = {}
+    for o in spec.certainty.overrides:
+        if o.outcome != outcome.name:
+            continue
+        if o.population is not None and (population is None or o.population != population.name):
+            continue
+        out.setdefault((o.comparison[0], o.comparison[1]), {})[o.domain] = Override(o.level, o.justification, o.by)
+    return out
+
+
+def fit_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, outcome: OutcomeSpec) -> NMAResult:
+    """The network meta-analysis of one population and outcome, as the spec says."""
+    spec = inputs.loaded.spec
+    net = network_for(inputs, population, outcome)
+    order = None
+    if spec.model.order:
+        order = [t for t in spec.model.order if t in net.treatments] + [t for t in net.treatments if t not in spec.model.order]
+    return nma(
+        net,
+        reference=spec.model.reference,
+        method=spec.model.method,
+        level=spec.model.level,
+        larger_better=outcome.larger_better,
+        order=order,
+    )
+
+
+def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, outcome: OutcomeSpec) -> GradedOutcome:
+    spec = inputs.loaded.spec
+    res = fit_outcome(inputs, population, outcome)
+    out = outcome.to_outcome()
+    studies = set(res.data.studies)
+    rob = {s: lvl for s, lvl in rob_levels(inputs).items() if s in studies}
+    indirect, _ = indirectness_levels(inputs, spec.certainty.indirectness_column)
+    indirect = {s: lvl for s, lvl in indirect.items() if s in studies} or None
+    table = rate_network(
+        res,
+        outcome=out,
+        rob=rob,
+        indirectness=indirect,
+        reporting_bias=spec.certainty.reporting_bias,
+        rules=RatingRules(start=spec.certainty.starting_level),
+        comparisons=spec.certainty.comparisons,
+        contribution_method=spec.certainty.contribution_method,
+        bias_rule=spec.certainty.bias_rule,
+        overrides=_overrides(spec, population, outcome) or None,
+    )
+    labels = treatment_labels(inputs)
+    style = SPINE_STYLE if spec.certainty.statement_style == "spine" else GRADE_STYLE
+    records = []
+    for r in table.ratings:
+        mag = classify_magnitude(r.estimate, out)
+        statement = informative_statement(
+            labels.get(r.treatment1, r.treatment1),
+            out,
+            mag,
+            r.final,
+            comparator=labels.get(r.treatment2, r.treatment2),
+            outcome_phrase=outcome.phrases or None,
+            style=style,
+            verb=spec.certainty.statement_verb,
+        )
+        records.append(
+            {
+                "population": population.name if population else None,
+                "outcome": outcome.name,
+                "treatment": r.treatment1,
+                "comparator": r.treatment2,
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "pi_low": r.pi_low,
+                "pi_high": r.pi_high,
+                "certainty": r.final,
+                "certainty_computed": r.computed,
+                "domains": {d.domain: d.level for d in r.domains},
+                "domains_computed": {d.domain: d.computed for d in r.domains},
+                "overrides": {
+                    d.domain: d.override.justification for d in r.domains if d.override is not None
+                }
+                | ({"overall": r.override.justification} if getattr(r, "override", None) is not None else {}),
+                "magnitude": mag.label,
+                "statement": statement,
+            }
+        )
+    return GradedOutcome(population.name if population else None, outcome, res, table, tuple(records))
+
+
+def grade(spec: LoadedSpec | str | Path) -> GradeResult:
+    """Run the spec up to certainty, magnitude and statements."""
+    loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
+    inputs = read_inputs(loaded)
+    populations = loaded.spec.populations or [None]
+    graded = []
+    warnings: list[AnalysisWarning] = []
+    for pop in populations:
+        for outcome in loaded.spec.outcomes:
+            g = grade_outcome(inputs, pop, outcome)
+            graded.append(g)
+            warnings += list(g.model.warnings) + list(getattr(g.certainty, "warnings", ()))
+    return GradeResult(loaded, inputs, tuple(graded), tuple(dict.fromkeys(warnings)))

@@ -1,0 +1,67 @@
+"""`netgrade grade SPEC`: certainty, magnitude and statements from one spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netgrade.cli import app
+from netgrade.errors import SpecError
+from netgrade.pipeline import grade
+from tests.reference import SHARED
+
+SPEC = Path(__file__).parent / "fixtures" / "specs" / "senn.toml"
+runner = CliRunner()
+
+
+def _spec(tmp_path, text=None):
+    """A copy of the senn spec whose data path points at the shared folder."""
+    body = (text or SPEC.read_text()).replace(
+        "../../../../shared/data/metadat/dat.senn2013.csv", str(SHARED / "data" / "metadat" / "dat.senn2013.csv")
+    )
+    (tmp_path / "senn_rob.csv").write_text((SPEC.parent / "senn_rob.csv").read_text())
+    p = tmp_path / "senn.toml"
+    p.write_text(body)
+    return p
+
+
+def test_grade_rates_every_estimate_against_the_reference(tmp_path):
+    res = grade(_spec(tmp_path))
+    recs = res.records()
+    assert len(recs) == 9  # every treatment against placebo
+    for r in recs:
+        assert r["comparator"] == "placebo" and r["outcome"] == "hba1c"
+        assert set(r["domains"]) == {
+            "within-study bias", "reporting bias", "indirectness", "imprecision", "heterogeneity", "incoherence"
+        }
+        assert r["certainty"] in ("high", "moderate", "low", "very low")
+        assert r["statement"].endswith("compared with placebo.")
+    metformin = next(r for r in recs if r["treatment"] == "metformin")
+    assert metformin["magnitude"] == "moderate benefit"  # -1.13 %, thresholds 0.5/1.0/1.5
+    assert metformin["estimate"] == pytest.approx(-1.1268, abs=1e-3)
+
+
+def test_overrides_show_computed_and_final_and_need_a_reason(tmp_path):
+    res = grade(_spec(tmp_path))
+    acarbose = next(r for r in res.records() if r["treatment"] == "acarbose")
+    assert acarbose["certainty"] == "moderate"
+    assert acarbose["certainty_computed"] != "moderate"
+    assert acarbose["overrides"]["overall"] == "illustration of an overall override"
+    assert "(computed:" in res.summary()
+    bad = SPEC.read_text().replace('justification = "illustration of an overall override"', 'justification = ""')
+    with pytest.raises(SpecError, match="certainty.overrides\\[0\\].justification: an override needs a justification"):
+        grade(_spec(tmp_path, bad))
+
+
+def test_grade_cli_json_is_the_documented_list(tmp_path):
+    out = runner.invoke(app, ["grade", str(_spec(tmp_path)), "--json"])
+    assert out.exit_code == 0, out.output
+    recs = json.loads(out.stdout)
+    assert isinstance(recs, list)
+    for key in ("outcome", "treatment", "comparator", "estimate", "ci_low", "ci_high", "certainty", "domains", "magnitude", "statement"):
+        assert key in recs[0]
+    again = runner.invoke(app, ["grade", str(_spec(tmp_path)), "--json"])
+    assert again.stdout == out.stdout
