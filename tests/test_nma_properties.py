@@ -263,3 +263,25 @@ def test_network_adjusted_funnel_is_centred_at_the_direct_estimates():
     for idx in comparisons.values():
         assert abs(np.sum(w[idx] * np.asarray(f.adjusted)[idx])) < 1e-9
     assert len(f.yi) == res.data.n_pairs
+
+
+def test_mean_differences_on_mixed_scales_are_refused():
+    """Arms on 0-10 and 0-100 must be rescaled before a mean difference is computed."""
+    from netgrade.data.readers import read_arms
+    from netgrade.network import network_from_arms
+
+    frame = pd.DataFrame(
+        {
+            "study": ["A", "A", "B", "B"],
+            "treatment": ["x", "y", "x", "y"],
+            "mean": [5.0, 4.0, 50.0, 41.0],
+            "sd": [2.0, 2.0, 20.0, 20.0],
+            "n": [30, 30, 40, 40],
+            "scale_min": [0, 0, 0, 0],
+            "scale_max": [10, 10, 100, 100],
+        }
+    )
+    arms = read_arms(frame)
+    with pytest.raises(DataError, match="different scales.*0-10.*0-100|different scales.*0-100.*0-10"):
+        network_from_arms(arms, "MD")
+    assert network_from_arms(arms, "SMD").n_studies == 2  # standardised differences are scale-free

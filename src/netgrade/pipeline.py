@@ -17,7 +17,7 @@ import pandas as pd
 from . import __version__
 from ._result import ResultMixin, jsonable
 from .certainty.magnitude import classify_magnitude
-from .certainty.rating import CertaintyTable, RatingRules, rate_network
+from .certainty.rating import CertaintyTable, DomainGroup, RatingRules, rate_network
 from .certainty.statements import GRADE_STYLE, SPINE_STYLE, informative_statement
 from .certainty.types import Override
 from .errors import AnalysisWarning, SpecError
@@ -139,7 +139,10 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
         rob=rob,
         indirectness=indirect,
         reporting_bias=spec.certainty.reporting_bias,
-        rules=RatingRules(start=spec.certainty.starting_level),
+        rules=RatingRules(
+            start=spec.certainty.starting_level,
+            groups=tuple(DomainGroup(c.name, tuple(c.domains), c.max_levels) for c in spec.certainty.domain_caps),
+        ),
         comparisons=spec.certainty.comparisons,
         contribution_method=spec.certainty.contribution_method,
         bias_rule=spec.certainty.bias_rule,

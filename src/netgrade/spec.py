@@ -153,8 +153,26 @@ class OverrideSpec(_Model):
         return v
 
 
+class DomainCapSpec(_Model):
+    """Domains whose downgrades together are capped (e.g. GRADE's advice to rate down
+    once, not twice, when imprecision is due to heterogeneity)."""
+
+    name: str
+    domains: list[str] = Field(min_length=1)
+    max_levels: int = Field(ge=0)
+    reason: str = Field(description="Why these domains are capped together (shown on the report).")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_empty(cls, v):
+        if not v.strip():
+            raise ValueError("a domain cap needs a reason")
+        return v
+
+
 class CertaintySpec(_Model):
     starting_level: Literal["high", "moderate", "low", "very low"] = "high"
+    domain_caps: list[DomainCapSpec] = Field(default_factory=list)
     bias_rule: Literal["majority", "average", "highest"] = "majority"
     contribution_method: Literal["shortestpath", "randomwalk"] = "shortestpath"
     comparisons: Literal["reference", "all"] = "reference"
@@ -171,42 +189,117 @@ class CertaintySpec(_Model):
 
 class HarmSpec(_Model):
     name: str
-    rate: float = Field(ge=0, le=1, description="Event rate (e.g. 0.086).")
+    rate: float | None = Field(None, ge=0, le=1, description="Event rate as a proportion (8.6% = 0.086).")
     ci_low: float | None = Field(None, ge=0, le=1)
     ci_high: float | None = Field(None, ge=0, le=1)
-    certainty: str = "low"
+    comparator_rate: float | None = Field(None, ge=0, le=1)
+    certainty: str | None = None
+    interventions: list[str] = Field(default_factory=list, description="The interventions it applies to (default: all).")
+    importance: Literal["critical", "important", "not important"] = "important"
+    text: str = ""
     source: str = ""
 
 
+#: Evidence-to-decision criteria (Alonso-Coello et al. 2016); each takes a judgement
+#: string or {judgement, text, evidence}.
+ETD_CRITERIA = (
+    "problem",
+    "desirable_effects",
+    "undesirable_effects",
+    "values_uncertainty",
+    "values",
+    "balance",
+    "resources",
+    "resources_certainty",
+    "cost_effectiveness",
+    "equity",
+    "acceptability",
+    "feasibility",
+)
+
+Criterion = str | dict[str, Any] | None
+
+
+class EtdGroupSpec(_Model):
+    """One recommendation: a population and the interventions it covers together."""
+
+    id: str
+    population: str | None = None
+    label: str = ""
+    interventions: list[str] = Field(min_length=1)
+    comparator: str | None = Field(None, description="Default: the model's reference.")
+    remarks: list[str] = Field(default_factory=list)
+    problem: Criterion = None
+    desirable_effects: Criterion = None
+    undesirable_effects: Criterion = None
+    values_uncertainty: Criterion = None
+    values: Criterion = None
+    balance: Criterion = None
+    resources: Criterion = None
+    resources_certainty: Criterion = None
+    cost_effectiveness: Criterion = None
+    equity: Criterion = None
+    acceptability: Criterion = None
+    feasibility: Criterion = None
+
+
+class PanelOverrideSpec(_Model):
+    group: str
+    direction: Literal["for", "against"]
+    strength: Literal["strong", "conditional"]
+    justification: str
+    by: str = ""
+
+    @field_validator("justification")
+    @classmethod
+    def _not_empty(cls, v):
+        if not v.strip():
+            raise ValueError("a panel override needs a justification: say why the computed recommendation is replaced")
+        return v
+
+
 class EvidenceToDecisionSpec(_Model):
+    """Shared evidence-to-decision judgements, harms and the recommendation groups."""
+
     harms: list[HarmSpec] = Field(default_factory=list)
-    values_and_preferences: str = ""
-    values_judgement: str = ""
-    costs: str = ""
-    equity: str = ""
-    acceptability: str = ""
-    feasibility: str = ""
-    groups: list[dict[str, Any]] = Field(
-        default_factory=list, description="Recommendation groups: {name, population, treatments = [...]}."
-    )
+    groups: list[EtdGroupSpec] = Field(default_factory=list)
+    panel_overrides: list[PanelOverrideSpec] = Field(default_factory=list)
+    problem: Criterion = None
+    desirable_effects: Criterion = None
+    undesirable_effects: Criterion = None
+    values_uncertainty: Criterion = None
+    values: Criterion = None
+    balance: Criterion = None
+    resources: Criterion = None
+    resources_certainty: Criterion = None
+    cost_effectiveness: Criterion = None
+    equity: Criterion = None
+    acceptability: Criterion = None
+    feasibility: Criterion = None
+
+    @model_validator(mode="after")
+    def _groups(self):
+        ids = [g.id for g in self.groups]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"evidence_to_decision.groups: ids must be unique; got {ids}")
+        for i, o in enumerate(self.panel_overrides):
+            if o.group not in ids:
+                raise ValueError(f"panel_overrides[{i}].group: unknown group {o.group!r} (groups: {', '.join(ids)})")
+        return self
 
 
-class DecisionRuleSpec(_Model):
-    text: str = Field(
-        "Recommend an intervention only if it offers an important benefit with at least moderate certainty.",
-        description="The rule in words, shown on the report.",
-    )
-    min_certainty: Literal["high", "moderate", "low", "very low"] = "moderate"
-    min_benefit: Literal["small", "moderate", "large"] = "small"
-    outcome: str | None = Field(None, description="The critical outcome the rule looks at (default: the first critical one).")
+Number = float | list[float]
 
 
 class BudgetSpec(_Model):
-    volume_per_year: float = Field(gt=0)
-    unit_costs: dict[str, float] = Field(description="Label -> unit cost.")
-    adoption_share: float = Field(1.0, ge=0, le=1)
+    volume_per_year: Number = Field(description="Procedures a year: a number, [low, high] or [low, base, high].")
+    unit_costs: dict[str, Number] = Field(description="Label -> unit cost (number, [low, high] or [low, base, high]).")
+    adoption_share: Number = Field(0.0, description="Share of current use that stops under the recommendation.")
+    headline: str | None = Field(None, description="The unit-cost label of the headline figure.")
     currency: str = "USD"
-    item: str = "procedures"
+    item: str = Field("procedure", description="Singular noun for what is counted.")
+    setting: str = ""
+    sources: list[str] = Field(default_factory=list)
 
 
 class ReportSpec(_Model):
@@ -226,7 +319,10 @@ class Spec(_Model):
     model: ModelSpec
     certainty: CertaintySpec = Field(default_factory=CertaintySpec)
     evidence_to_decision: EvidenceToDecisionSpec = Field(default_factory=EvidenceToDecisionSpec)
-    decision_rule: DecisionRuleSpec = Field(default_factory=DecisionRuleSpec)
+    decision_rule: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of the decision rule (netgrade.guideline.recommendation.DecisionRule); default: the spine rule.",
+    )
     budget: BudgetSpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
 
@@ -243,8 +339,16 @@ class Spec(_Model):
                 raise ValueError(f"certainty.overrides[{i}].outcome: unknown outcome {o.outcome!r} (outcomes: {', '.join(names)})")
             if o.population is not None and o.population not in pops:
                 raise ValueError(f"certainty.overrides[{i}].population: unknown population {o.population!r}")
-        if self.decision_rule.outcome is not None and self.decision_rule.outcome not in names:
-            raise ValueError(f"decision_rule.outcome: unknown outcome {self.decision_rule.outcome!r}")
+        for i, g in enumerate(self.evidence_to_decision.groups):
+            if g.population is not None and g.population not in pops:
+                raise ValueError(f"evidence_to_decision.groups[{i}].population: unknown population {g.population!r}")
+        if self.decision_rule:
+            from .guideline.recommendation import DecisionRule
+
+            try:
+                DecisionRule.from_dict(self.decision_rule)
+            except (SpecError, TypeError, ValueError) as exc:
+                raise ValueError(str(exc)) from None
         return self
 
 

@@ -1,7 +1,9 @@
 """Example data sets shipped with netgrade, with their sources.
 
-Each is a published data set (as distributed in the R package metadat) so that the
-examples and ``netgrade demo`` run without any download.
+Published data sets (as distributed in the R package metadat) and one SIMULATED
+illustrative network that mirrors the 2025 BMJ review of spine procedures (its trial
+data are not public); each says which it is.  The examples and ``netgrade demo`` run
+without any download.
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ EXAMPLES = {
         description=(
             "TB cases (tpos) and non-cases (tneg) among vaccinated, cpos/cneg among unvaccinated; "
             "absolute latitude (ablat), year and allocation method as study covariates."
+        ),
+    ),
+    "spine": ExampleData(
+        name="spine",
+        file="spine_arms.csv",
+        title=(
+            "SIMULATED illustrative network: interventional procedures for chronic spine pain "
+            "(81 trials, 7,977 patients; not real data)"
+        ),
+        citation=(
+            "SIMULATED by netgrade (netgrade.datasets.spine, seed 79973) to mirror the network of "
+            "Wang et al. BMJ 2025;388:e079971; not the review's trial data."
+        ),
+        description=(
+            "Pain on a 10 cm VAS (n, mean, sd per arm; MD, smaller is better, MID 1.5 cm); axial and radicular "
+            "networks (column population) against sham. Covariates in spine_studies.csv, RoB 2 in spine_rob.csv, "
+            "hierarchy in spine_treatments.csv; load everything with netgrade.datasets.spine.load_spine()."
         ),
     ),
 }

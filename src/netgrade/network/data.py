@@ -268,6 +268,33 @@ def _check_covariance(block: StudyBlock, issues: list[DataIssue], source: str | 
         )
 
 
+def _check_one_scale(arms: schema.ArmTable, measure: str) -> None:
+    """Mean differences (and ratios of means) need every arm on one scale: arms whose
+    scale_min/scale_max differ must be rescaled first (netgrade.data.scales), never
+    mixed silently.  SMDs are scale-free and exempt."""
+    if measure not in ("MD", "ROM"):
+        return
+    f = arms.frame
+    cols = [c for c in (schema.SCALE_MIN, schema.SCALE_MAX) if c in f.columns]
+    if not cols:
+        return
+    scales = f[cols].astype(float).apply(tuple, axis=1)
+    distinct = list(dict.fromkeys(scales[scales.map(lambda t: all(np.isfinite(t)))]))
+    if len(distinct) > 1:
+        examples = []
+        for sc in distinct[:3]:
+            rows = f[scales == sc]
+            examples.append(
+                f"{'-'.join(f'{x:g}' for x in sc)} (e.g. study {rows[schema.STUDY].iloc[0]!r}"
+                + (f", row {int(rows[schema.SOURCE_ROW].iloc[0])}" if schema.SOURCE_ROW in rows else "")
+                + ")"
+            )
+        raise DataError(
+            f"{arms.source or 'the arm data'}: arms are on different scales ({'; '.join(examples)}); "
+            f"a {measure} needs one scale: rescale the arms first (netgrade.data.scales.rescale_arms)"
+        )
+
+
 def network_from_arms(
     arms: schema.ArmTable,
     measure: str,
@@ -294,6 +321,7 @@ def network_from_arms(
         raise DataError(f"measure {info.code} needs event counts; the arm data hold means")
     if info.kind == "means" and binary:
         raise DataError(f"measure {info.code} needs means and SDs; the arm data hold event counts")
+    _check_one_scale(arms, info.code)
     order = _order(frame[schema.TREATMENT])
     rank = {t: i for i, t in enumerate(order)}
     blocks, excluded, warnings, issues = [], list(arms.excluded), list(arms.warnings), []
