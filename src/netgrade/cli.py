@@ -198,6 +198,25 @@ def grade(
 
 
 @app.command()
+def recommend(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the recommendations as JSON."),
+) -> None:
+    """Evidence to decision and recommendations from the spec's decision rule."""
+    from .pipeline import recommend as run_recommend
+
+    try:
+        result = run_recommend(spec)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(dumps(result.to_dict()) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the analysis spec."""
     from .spec import spec_json_schema

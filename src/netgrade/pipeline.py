@@ -97,6 +97,14 @@ def treatment_labels(inputs: AnalysisInputs) -> dict[str, str]:
     return labels
 
 
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: 'Sham procedure' -> 'sham procedure', but
+    acronyms and names stay ('DRG pulsed radiofrequency', 'SSRI')."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
 def _overrides(spec, population: PopulationSpec | None, outcome: OutcomeSpec) -> dict:
     out: dict[tuple[str, str], dict[str, Override]] = {}
     for o in spec.certainty.overrides:
@@ -158,7 +166,7 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
             out,
             mag,
             r.final,
-            comparator=labels.get(r.treatment2, r.treatment2),
+            comparator=in_sentence(labels.get(r.treatment2, r.treatment2)),
             outcome_phrase=outcome.phrases or None,
             style=style,
             verb=spec.certainty.statement_verb,
@@ -202,3 +210,165 @@ def grade(spec: LoadedSpec | str | Path) -> GradeResult:
             graded.append(g)
             warnings += list(g.model.warnings) + list(getattr(g.certainty, "warnings", ()))
     return GradeResult(loaded, inputs, tuple(graded), tuple(dict.fromkeys(warnings)))
+
+
+# ---------------------------------------------------------------------------------
+# evidence to decision and recommendations
+
+
+@dataclass(frozen=True, eq=False)
+class RecommendResult(ResultMixin):
+    """Recommendations with their evidence-to-decision records (and the grading)."""
+
+    graded: GradeResult
+    etds: tuple
+    recommendations: tuple
+    rule: Any
+    budget: Any = None
+
+    def to_frame(self) -> pd.DataFrame:
+        from .guideline.recommendation import recommendation_table
+
+        return recommendation_table(self.recommendations)
+
+    def to_dict(self) -> dict:
+        return jsonable(
+            {
+                "rule": self.rule.to_dict(),
+                "rule_text": self.rule.describe(),
+                "recommendations": [r.to_dict() for r in self.recommendations],
+                "budget": None if self.budget is None else self.budget.to_dict(),
+            }
+        )
+
+    def summary(self) -> str:
+        lines = [self.graded.spec.spec.project.title]
+        if self.graded.spec.spec.project.simulated:
+            lines.append("SIMULATED DATA: illustrative only, not the review's trial data.")
+        lines += ["", "Decision rule:", self.rule.describe(), ""]
+        for r in self.recommendations:
+            lines += [r.summary(), ""]
+        if self.budget is not None:
+            lines.append(self.budget.summary())
+        return "\n".join(lines).rstrip()
+
+
+def _criteria(*sources) -> dict:
+    from .spec import ETD_CRITERIA
+
+    out = {}
+    for src in sources:
+        for name in ETD_CRITERIA:
+            value = getattr(src, name, None)
+            if value is not None:
+                out[name] = value
+    return out
+
+
+def _budget(spec):
+    if spec.budget is None:
+        return None
+    from .guideline.budget import budget_impact
+
+    def num(x):
+        return tuple(x) if isinstance(x, list) else x
+
+    b = spec.budget
+    return budget_impact(
+        num(b.volume_per_year),
+        {k: num(v) for k, v in b.unit_costs.items()},
+        num(b.adoption_share),
+        headline=b.headline,
+        currency=b.currency,
+        item=b.item,
+        setting=b.setting,
+        sources=tuple(b.sources),
+    )
+
+
+def build_etd(graded: GradeResult, group, budget=None):
+    """The evidence-to-decision record of one recommendation group, its benefits taken
+    from the graded network estimates (every outcome, critical ones marked so)."""
+    from .guideline.etd import EvidenceToDecision
+
+    spec = graded.spec.spec
+    labels = treatment_labels(graded.inputs)
+    comparator = group.comparator or spec.model.reference
+    population = group.population if group.population is not None else (spec.populations[0].name if spec.populations else None)
+    benefits = []
+    for g in graded.outcomes:
+        if g.population != population:
+            continue
+        out = g.outcome.to_outcome()
+        for code in group.interventions:
+            rec = next(
+                (r for r in g.records if r["treatment"] == code and r["comparator"] == comparator),
+                None,
+            )
+            if rec is None:
+                raise SpecError(
+                    f"evidence_to_decision.groups[{group.id}]: no estimate of {code} versus {comparator} "
+                    f"for {g.outcome.name}{' in ' + population if population else ''}; "
+                    f"treatments: {', '.join(g.model.treatments)}"
+                )
+            mag = classify_magnitude(rec["estimate"], out)
+            benefits.append(
+                {
+                    "intervention": labels.get(code, code),
+                    "comparator": in_sentence(labels.get(comparator, comparator)),
+                    "outcome": g.outcome.label or g.outcome.name,
+                    "estimate": rec["estimate"],
+                    "ci_low": rec["ci_low"],
+                    "ci_high": rec["ci_high"],
+                    "certainty": rec["certainty"],
+                    "magnitude": mag,
+                    "statement": rec["statement"],
+                    "importance": "critical" if g.outcome.critical else "important",
+                    "measure": g.outcome.measure,
+                    "unit": g.outcome.unit,
+                }
+            )
+    members = [labels.get(c, c) for c in group.interventions]
+    harms = []
+    for h in spec.evidence_to_decision.harms:
+        applies = [labels.get(c, c) for c in h.interventions]
+        if applies and not set(applies) & set(members):
+            continue
+        d = h.model_dump()
+        d["interventions"] = tuple(a for a in applies if a in members)
+        harms.append(d)
+    data = {
+        "id": group.id,
+        "label": group.label,
+        "population": in_sentence(next((p.label or p.name for p in spec.populations if p.name == population), population or "")),
+        "interventions": members,
+        "comparator": in_sentence(labels.get(comparator, comparator)),
+        "benefits": benefits,
+        "harms": harms,
+        "remarks": list(group.remarks),
+        **_criteria(spec.evidence_to_decision, group),
+    }
+    etd = EvidenceToDecision.from_dict(data)
+    if budget is not None and group.id in spec.budget.groups:
+        from dataclasses import replace as _replace
+
+        etd = _replace(etd, budget=budget)
+    return etd
+
+
+def recommend(spec: LoadedSpec | str | Path) -> RecommendResult:
+    """Run the spec through certainty to evidence to decision and recommendations."""
+    from .guideline.recommendation import SPINE_RULE, DecisionRule, PanelOverride, recommend_all
+
+    graded = grade(spec)
+    s = graded.spec.spec
+    if not s.evidence_to_decision.groups:
+        raise SpecError(f"{graded.spec.path.name if graded.spec.path else 'spec'}: evidence_to_decision.groups: no recommendation groups")
+    rule = DecisionRule.from_dict(s.decision_rule) if s.decision_rule else SPINE_RULE
+    budget = _budget(s)
+    etds = tuple(build_etd(graded, g, budget) for g in s.evidence_to_decision.groups)
+    overrides = {
+        o.group: PanelOverride(o.direction, o.strength, o.justification, o.by) for o in s.evidence_to_decision.panel_overrides
+    }
+    recs = recommend_all(etds, rule, overrides=overrides)
+    return RecommendResult(graded, etds, tuple(recs), rule, budget)

@@ -300,6 +300,7 @@ class BudgetSpec(_Model):
     item: str = Field("procedure", description="Singular noun for what is counted.")
     setting: str = ""
     sources: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list, description="Recommendation groups the budget concerns (default: none).")
 
 
 class ReportSpec(_Model):
