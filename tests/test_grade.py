@@ -65,3 +65,34 @@ def test_grade_cli_json_is_the_documented_list(tmp_path):
         assert key in recs[0]
     again = runner.invoke(app, ["grade", str(_spec(tmp_path)), "--json"])
     assert again.stdout == out.stdout
+
+
+def test_reporting_bias_per_comparison_and_funnel_evidence(tmp_path):
+    text = SPEC.read_text().replace(
+        "[model]", '[certainty]\nreporting_bias = { "metformin:placebo" = "suspected" }\n\n[model]'
+    )
+    res = grade(_spec(tmp_path, text))
+    recs = {r["treatment"]: r for r in res.records()}
+    assert recs["metformin"]["domains"]["reporting bias"] == "some concerns"
+    assert recs["acarbose"]["domains"]["reporting bias"] == "no concerns"
+    rating = res.outcomes[0].certainty.rating("metformin", "placebo")
+    numbers = rating.domain("reporting bias").numbers
+    assert "funnel_test" in numbers or any("funnel" in k for k in numbers)
+    bad = SPEC.read_text().replace("[model]", '[certainty]\nreporting_bias = { "aspirin:placebo" = "suspected" }\n\n[model]')
+    with pytest.raises(SpecError, match="aspirin:placebo"):
+        grade(_spec(tmp_path, bad))
+
+
+def test_summary_of_findings_from_the_graded_network(tmp_path):
+    res = grade(_spec(tmp_path))
+    sof = res.summary_of_findings("hba1c")
+    frame = sof.to_frame()
+    assert len(frame) == 9
+    text = sof.summary()
+    assert "HbA1c" in text and "placebo" in text
+    html = sof.to_html()
+    assert html.startswith("<") and "<table" in html
+    # every downgraded row carries a footnote naming a domain
+    for row in sof.rows:
+        if row.certainty != "high":
+            assert row.footnotes, row

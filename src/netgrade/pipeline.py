@@ -49,6 +49,47 @@ class GradeResult(ResultMixin):
     def records(self) -> list[dict]:
         return [r for g in self.outcomes for r in g.records]
 
+    def outcome(self, outcome: str, population: str | None = None) -> GradedOutcome:
+        for g in self.outcomes:
+            if g.outcome.name == outcome and (population is None or g.population == population):
+                return g
+        raise SpecError(f"no graded outcome {outcome!r}" + (f" for population {population!r}" if population else ""))
+
+    def summary_of_findings(self, outcome: str, population: str | None = None, baseline_risks=None):
+        """The summary-of-findings table of one outcome (and population): relative and
+        absolute effects, certainty with footnotes naming the domains that lowered it,
+        and the informative statement."""
+        from .certainty.sof import summary_of_findings
+
+        g = self.outcome(outcome, population)
+        spec = self.spec.spec
+        labels = treatment_labels(self.inputs)
+        style = SPINE_STYLE if spec.certainty.statement_style == "spine" else GRADE_STYLE
+        rows = []
+        for rating in g.certainty.ratings:
+            rows.append(
+                {
+                    "intervention": labels.get(rating.treatment1, rating.treatment1),
+                    "comparator": in_sentence(labels.get(rating.treatment2, rating.treatment2)),
+                    "estimate": rating.estimate,
+                    "ci_low": rating.ci_low,
+                    "ci_high": rating.ci_high,
+                    "certainty": rating.final,
+                    "rating": rating,
+                    "n_studies": sum(
+                        1 for b in g.model.data.blocks if {rating.treatment1, rating.treatment2} <= set(b.arms)
+                    ),
+                }
+            )
+        return summary_of_findings(
+            rows,
+            g.outcome.to_outcome(),
+            baseline_risks=baseline_risks,
+            style=style,
+            outcome_phrase=g.outcome.phrases or None,
+            verb=spec.certainty.statement_verb,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for r in self.records():
@@ -116,6 +157,33 @@ def _overrides(spec, population: PopulationSpec | None, outcome: OutcomeSpec) ->
     return out
 
 
+def _reporting_bias(spec, res: NMAResult):
+    """The spec's judgement: one for all comparisons, or a table (others undetected)."""
+    rb = spec.certainty.reporting_bias
+    if isinstance(rb, str):
+        return rb
+    table = {}
+    for key, judgement in rb.items():
+        parts = key.split(":")
+        if len(parts) != 2 or any(p not in res.treatments for p in parts):
+            raise SpecError(
+                f"certainty.reporting_bias: {key!r} is not 'treatment:comparator' with treatments of the network "
+                f"({', '.join(res.treatments)})"
+            )
+        table[(parts[0], parts[1])] = judgement
+    return table
+
+
+def _funnel_test(res: NMAResult):
+    """The comparison-adjusted funnel test (supporting evidence only; needs >= 3
+    contrasts; with fewer than 10 the rating notes its low power)."""
+    from .network.adjusted_funnel import network_adjusted_funnel
+
+    if res.data.n_pairs < 3:
+        return None
+    return network_adjusted_funnel(res).test()
+
+
 def fit_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, outcome: OutcomeSpec) -> NMAResult:
     """The network meta-analysis of one population and outcome, as the spec says."""
     spec = inputs.loaded.spec
@@ -146,7 +214,9 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
         outcome=out,
         rob=rob,
         indirectness=indirect,
-        reporting_bias=spec.certainty.reporting_bias,
+        reporting_bias=_reporting_bias(spec, res),
+        funnel_test=_funnel_test(res) if spec.certainty.funnel_test else None,
+        reporting_bias_default="undetected",
         rules=RatingRules(
             start=spec.certainty.starting_level,
             groups=tuple(DomainGroup(c.name, tuple(c.domains), c.max_levels) for c in spec.certainty.domain_caps),

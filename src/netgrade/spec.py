@@ -176,7 +176,14 @@ class CertaintySpec(_Model):
     bias_rule: Literal["majority", "average", "highest"] = "majority"
     contribution_method: Literal["shortestpath", "randomwalk"] = "shortestpath"
     comparisons: Literal["reference", "all"] = "reference"
-    reporting_bias: str = Field("undetected", description="undetected, suspected or strongly suspected.")
+    reporting_bias: str | dict[str, str] = Field(
+        "undetected",
+        description="undetected, suspected or strongly suspected; or a table 'treatment:comparator' -> judgement "
+        "(comparisons not listed: undetected).",
+    )
+    funnel_test: bool = Field(
+        True, description="Record the comparison-adjusted funnel test (Chaimani 2013) as supporting evidence."
+    )
     indirectness_column: str | None = Field(
         None, description="Column of the studies table with per-study indirectness (low/some/high); default: low for all."
     )

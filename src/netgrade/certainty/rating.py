@@ -582,7 +582,9 @@ def _parse_overrides(overrides: Any, rated: list[tuple[str, str]]) -> dict[tuple
     return out
 
 
-def _reporting_map(reporting_bias: Any, rated: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+def _reporting_map(
+    reporting_bias: Any, rated: list[tuple[str, str]], default: str | None = None
+) -> dict[tuple[str, str], str]:
     if isinstance(reporting_bias, str):
         return {c: reporting_bias for c in rated}
     if not isinstance(reporting_bias, Mapping):
@@ -595,7 +597,9 @@ def _reporting_map(reporting_bias: Any, rated: list[tuple[str, str]]) -> dict[tu
             raise SpecError(f"reporting_bias: {pair[0]} versus {pair[1]} is not one of the rated comparisons")
         out[c] = value
     missing = [c for c in rated if c not in out]
-    if missing:
+    if missing and default is not None:
+        out.update({c: default for c in missing})
+    elif missing:
         raise SpecError(
             "reporting_bias: no judgement for " + ", ".join(f"{a}:{b}" for a, b in missing)
             + " (undetected / suspected / strongly suspected)"
@@ -621,6 +625,7 @@ def rate_network(
     direct_only: str = "global",
     untestable: str = "major concerns",
     funnel_test: Any = None,
+    reporting_bias_default: str | None = None,
     overrides: Mapping[Any, Mapping[str, Any]] | None = None,
     split=None,
     dbt=None,
@@ -640,7 +645,8 @@ def rate_network(
       Without ``indirectness`` every study is taken as directly relevant and a warning
       says so;
     * reporting bias: ``reporting_bias`` (one judgement, or one per comparison), with
-      ``funnel_test`` recorded as evidence;
+      ``funnel_test`` recorded as evidence; with a mapping, comparisons it does not list
+      take ``reporting_bias_default`` (an error if that is None);
     * imprecision and heterogeneity: the network estimate, its 95% CI and 95%
       prediction interval (t on the network's Q df, netmeta's convention as in CINeMA)
       on the judgement scale of ``outcome``;
@@ -676,7 +682,7 @@ def rate_network(
         )
     rated = _comparison_list(res, comparisons)
     ov = _parse_overrides(overrides, rated)
-    rep = _reporting_map(reporting_bias, rated)
+    rep = _reporting_map(reporting_bias, rated, reporting_bias_default)
     model = "random" if res.is_random else "common"
 
     studies = [b.study for b in res.data.blocks]
