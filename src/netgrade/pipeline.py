@@ -75,7 +75,9 @@ class GradeResult(ResultMixin):
                     "ci_low": rating.ci_low,
                     "ci_high": rating.ci_high,
                     "certainty": rating.final,
-                    "rating": rating,
+                    "computed": rating.computed,
+                    "domains": rating.domains,
+                    "override": rating.override,
                     "n_studies": sum(
                         1 for b in g.model.data.blocks if {rating.treatment1, rating.treatment2} <= set(b.arms)
                     ),
