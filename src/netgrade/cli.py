@@ -178,6 +178,19 @@ def _figures(result, forest: Optional[Path], funnel: Optional[Path]) -> list[Pat
     return write_pairwise_figures(result, forest=forest, funnel=funnel)
 
 
+def _spec_command(run, spec: Path, as_json: bool, to_json) -> None:
+    """Run a spec-level pipeline function and print its result (summary or JSON)."""
+    try:
+        result = run(spec)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(dumps(to_json(result)) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+
+
 @app.command()
 def grade(
     spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
@@ -186,15 +199,7 @@ def grade(
     """Certainty of evidence, magnitude and informative statement for every estimate."""
     from .pipeline import grade as run_grade
 
-    try:
-        result = run_grade(spec)
-    except NetgradeError as exc:
-        _fail(exc)
-        return
-    if as_json:
-        sys.stdout.write(dumps(result.records()) + "\n")
-        return
-    out.print(result.summary(), markup=False)
+    _spec_command(run_grade, spec, as_json, lambda r: r.records())
 
 
 @app.command()
@@ -205,15 +210,7 @@ def recommend(
     """Evidence to decision and recommendations from the spec's decision rule."""
     from .pipeline import recommend as run_recommend
 
-    try:
-        result = run_recommend(spec)
-    except NetgradeError as exc:
-        _fail(exc)
-        return
-    if as_json:
-        sys.stdout.write(dumps(result.to_dict()) + "\n")
-        return
-    out.print(result.summary(), markup=False)
+    _spec_command(run_recommend, spec, as_json, lambda r: r.to_dict())
 
 
 @app.command()

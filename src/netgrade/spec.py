@@ -227,15 +227,9 @@ ETD_CRITERIA = (
 Criterion = str | dict[str, Any] | None
 
 
-class EtdGroupSpec(_Model):
-    """One recommendation: a population and the interventions it covers together."""
+class _EtdCriteria(_Model):
+    """The evidence-to-decision criteria, each a judgement or {judgement, text, evidence}."""
 
-    id: str
-    population: str | None = None
-    label: str = ""
-    interventions: list[str] = Field(min_length=1)
-    comparator: str | None = Field(None, description="Default: the model's reference.")
-    remarks: list[str] = Field(default_factory=list)
     problem: Criterion = None
     desirable_effects: Criterion = None
     undesirable_effects: Criterion = None
@@ -248,6 +242,18 @@ class EtdGroupSpec(_Model):
     equity: Criterion = None
     acceptability: Criterion = None
     feasibility: Criterion = None
+
+
+class EtdGroupSpec(_EtdCriteria):
+    """One recommendation: a population and the interventions it covers together
+    (its criteria replace the shared ones)."""
+
+    id: str
+    population: str | None = None
+    label: str = ""
+    interventions: list[str] = Field(min_length=1)
+    comparator: str | None = Field(None, description="Default: the model's reference.")
+    remarks: list[str] = Field(default_factory=list)
 
 
 class PanelOverrideSpec(_Model):
@@ -265,24 +271,12 @@ class PanelOverrideSpec(_Model):
         return v
 
 
-class EvidenceToDecisionSpec(_Model):
+class EvidenceToDecisionSpec(_EtdCriteria):
     """Shared evidence-to-decision judgements, harms and the recommendation groups."""
 
     harms: list[HarmSpec] = Field(default_factory=list)
     groups: list[EtdGroupSpec] = Field(default_factory=list)
     panel_overrides: list[PanelOverrideSpec] = Field(default_factory=list)
-    problem: Criterion = None
-    desirable_effects: Criterion = None
-    undesirable_effects: Criterion = None
-    values_uncertainty: Criterion = None
-    values: Criterion = None
-    balance: Criterion = None
-    resources: Criterion = None
-    resources_certainty: Criterion = None
-    cost_effectiveness: Criterion = None
-    equity: Criterion = None
-    acceptability: Criterion = None
-    feasibility: Criterion = None
 
     @model_validator(mode="after")
     def _groups(self):
