@@ -209,7 +209,8 @@ def _contribution_judgement(
         )
         text = (
             f"majority rule (CINeMA): the {what} level holding the largest share of the contributions to this "
-            f"estimate{note} - {share_txt}{tie_txt} -> {chosen} -> {_STUDY_TO_CONCERN[chosen]}"
+            f"estimate{note} - {share_txt}{tie_txt} -> {chosen}"
+            + ("" if _STUDY_TO_CONCERN[chosen] == chosen else f" -> {_STUDY_TO_CONCERN[chosen]}")
         )
     elif rule == "average":
         m = round(mean, 10)  # rounding noise in the percentages must not decide
