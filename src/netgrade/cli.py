@@ -214,6 +214,26 @@ def recommend(
 
 
 @app.command()
+def run(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for results.json and the figures."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only where the results are."),
+) -> None:
+    """Run the whole analysis: results.json (with provenance) and figures."""
+    from .pipeline import run as run_all
+
+    try:
+        files = run_all(spec, output)
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        for path in files:
+            out.print(f"  {path.relative_to(output)}", markup=False)
+    out.print(f"Results written to {output.resolve()}", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the analysis spec."""
     from .spec import spec_json_schema

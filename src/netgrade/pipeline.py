@@ -444,3 +444,98 @@ def recommend(spec: LoadedSpec | str | Path) -> RecommendResult:
     }
     recs = recommend_all(etds, rule, overrides=overrides)
     return RecommendResult(graded, etds, tuple(recs), rule, budget)
+
+
+# ---------------------------------------------------------------------------------
+# the whole run: results.json and figures (the HTML report is the next stage)
+
+RESULTS_SCHEMA_VERSION = "1"
+
+
+def _versions() -> dict:
+    import platform
+
+    import matplotlib
+    import numpy
+    import scipy
+
+    return {
+        "netgrade": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def results_document(graded: GradeResult, recommended: "RecommendResult | None") -> dict:
+    """Every number of the run, with provenance (input hashes, versions, seed) and no
+    timestamp, so that the same inputs give byte-identical JSON."""
+    spec = graded.spec.spec
+    outcomes = []
+    for g in graded.outcomes:
+        outcomes.append(
+            {
+                "population": g.population,
+                "outcome": g.outcome.name,
+                "network": g.model.to_dict(),
+                "certainty": g.certainty.to_dict(),
+                "ratings": list(g.records),
+            }
+        )
+    return jsonable(
+        {
+            "schema_version": RESULTS_SCHEMA_VERSION,
+            "project": spec.project.model_dump(),
+            "simulated": spec.project.simulated,
+            "provenance": {
+                "inputs": graded.inputs.hashes,
+                "versions": _versions(),
+                "seed": spec.report.seed,
+            },
+            "outcomes": outcomes,
+            "recommendations": None if recommended is None else recommended.to_dict(),
+            "warnings": [w.to_dict() for w in graded.warnings],
+        }
+    )
+
+
+def run(spec: LoadedSpec | str | Path, outdir: str | Path) -> list[Path]:
+    """Run the whole spec and write ``results.json`` and the figures to ``outdir``.
+
+    Everything is computed before anything is written, and the files are written to a
+    temporary folder that replaces ``outdir`` only when complete, so that a failure
+    leaves no partial output.  The wall-clock time goes to ``run_info.json``, outside
+    the results, so that results.json is byte-identical for the same inputs.
+    """
+    import datetime
+    import os
+    import shutil
+    import tempfile
+
+    from ._result import dumps
+    from .report.network_figures import write_network_figures
+
+    loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
+    graded = grade(loaded)
+    recommended = recommend(loaded) if loaded.spec.evidence_to_decision.groups else None
+    document = results_document(graded, recommended)
+    out = Path(outdir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".netgrade-", dir=out.parent))
+    try:
+        (tmp / "results.json").write_text(dumps(document) + "\n", encoding="utf-8")
+        formats = tuple(loaded.spec.report.formats)
+        for g in graded.outcomes:
+            name = "_".join(x for x in (g.population, g.outcome.name) if x)
+            write_network_figures(g.model, tmp / "figures" / name, formats=formats, seed=loaded.spec.report.seed)
+        info = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "spec": str(loaded.path)}
+        (tmp / "run_info.json").write_text(dumps(info) + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(p for p in out.rglob("*") if p.is_file())
