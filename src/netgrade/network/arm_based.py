@@ -45,7 +45,7 @@ from ..data.effect_sizes import escalc, measure_info
 from ..errors import AnalysisWarning, DataError, ExcludedStudy, ModelError
 from ..pairwise.fit_stats import information_criteria
 from .components import EffectTable
-from .data import treatment_sort_key
+from .data import resolve_treatment_order, treatment_sort_key
 from .league import League, league_from_fit
 
 __all__ = ["ArmBasedResult", "arm_based_nma", "arm_based_fit"]
@@ -397,20 +397,8 @@ def arm_based_fit(
     present = sorted({treatment[i] for idx in rows.values() for i in idx}, key=treatment_sort_key)
     if len(present) < 2:
         raise ModelError("the arm-based model needs at least two treatments compared within studies")
-    if reference is None:
-        reference = present[0]
-        warnings.append(AnalysisWarning("default_reference", f"no reference given; using {reference!r}"))
-    if reference not in present:
-        raise ModelError(f"reference {reference!r} is not in the network; treatments: {', '.join(present)}")
-    if order is not None:
-        order = [str(t) for t in order]
-        missing = [t for t in present if t not in order]
-        if missing:
-            raise ModelError("order must list every treatment; missing: " + ", ".join(missing))
-        rest = [t for t in order if t in present and t != reference]
-    else:
-        rest = [t for t in present if t != reference]
-    treatments = (reference,) + tuple(rest)
+    treatments = resolve_treatment_order(present, reference, order, warnings)
+    reference = treatments[0]
     col = {t: i - 1 for i, t in enumerate(treatments)}
     q = len(treatments) - 1
     blocks = []

@@ -235,6 +235,28 @@ class NetworkData(ResultMixin):
         return "\n".join(lines)
 
 
+def resolve_treatment_order(
+    present: Sequence[str], reference: str | None, order: Sequence[str] | None, warnings: list
+) -> tuple[str, ...]:
+    """Treatments with the reference first, then in ``order`` (if given, it must list
+    every treatment) or as ``present`` lists them; a missing reference defaults to the
+    first treatment, with a warning appended to ``warnings``."""
+    if reference is None:
+        reference = present[0]
+        warnings.append(AnalysisWarning("default_reference", f"no reference given; using {reference!r}"))
+    if reference not in present:
+        raise ModelError(f"reference {reference!r} is not in the network; treatments: {', '.join(present)}")
+    if order is not None:
+        order = [str(t) for t in order]
+        missing = [t for t in present if t not in order]
+        if missing:
+            raise ModelError("order must list every treatment of the network; missing: " + ", ".join(missing))
+        rest = [t for t in order if t in present and t != reference]
+    else:
+        rest = [t for t in present if t != reference]
+    return (reference,) + tuple(rest)
+
+
 # ---------------------------------------------------------------------------------
 # building
 

@@ -51,7 +51,7 @@ from scipy import linalg, stats
 
 from .._result import ResultMixin, fmt, fmt_p, frozen_array, jsonable, note_lines
 from ..errors import AnalysisWarning, DataError, ExcludedStudy, ModelError
-from .data import treatment_sort_key
+from .data import resolve_treatment_order, treatment_sort_key
 from .league import League, league_from_fit
 
 __all__ = ["MHDesign", "MHNMAResult", "mh_nma"]
@@ -509,20 +509,8 @@ def mh_nma(
             f"after stage I the network falls into {len(groups)} sub-networks, which cannot be compared: "
             + "; ".join("{" + ", ".join(g) + "}" for g in groups.values())
         )
-    if reference is None:
-        reference = present[0]
-        warnings.append(AnalysisWarning("default_reference", f"no reference given; using {reference!r}"))
-    if reference not in present:
-        raise ModelError(f"reference {reference!r} is not in the network; treatments: {', '.join(present)}")
-    if order is not None:
-        order = [str(t) for t in order]
-        missing = [t for t in present if t not in order]
-        if missing:
-            raise ModelError("order must list every treatment of the network; missing: " + ", ".join(missing))
-        rest = [t for t in order if t in present and t != reference]
-    else:
-        rest = [t for t in present if t != reference]
-    treatments = (reference,) + tuple(rest)
+    treatments = resolve_treatment_order(present, reference, order, warnings)
+    reference = treatments[0]
     col = {t: i - 1 for i, t in enumerate(treatments)}
     p = len(treatments) - 1
 
