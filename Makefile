@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test clean bench
+.PHONY: demo test clean bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/netgrade demo --output demo-output
 
-test: $(TSTAMP)
+# The browser test drives Debian's chromium (Playwright's Python package, system browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(TSTAMP) chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(TSTAMP)
@@ -32,4 +39,4 @@ bench: $(TSTAMP)
 	$(BIN)/python benchmarks/network.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache test-artifacts

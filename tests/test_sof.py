@@ -94,7 +94,7 @@ def test_binary_magnitude_and_statements():
     assert a.magnitude.label == "small benefit"
     assert sof.judged_at == 0.05 and sof.notes == ()
     assert a.statement == "Drug A probably results in a slight reduction in mortality compared with placebo."
-    assert b.statement == "The evidence is very uncertain about the effect of Drug B on mortality compared with placebo."
+    assert b.statement == "The evidence is very uncertain about the effect of drug B on mortality compared with placebo."
 
 
 def test_footnotes_name_the_domains_that_lowered_certainty():

@@ -64,8 +64,8 @@ SANTESSO = [
     (-3.5, "low", "Acupuncture may result in a reduction in pain."),
     (-2.0, "low", "Acupuncture may result in a slight reduction in pain."),
     (-0.5, "low", "Acupuncture may result in little to no difference in pain."),
-    (-5.0, "very low", "The evidence is very uncertain about the effect of Acupuncture on pain."),
-    (0.1, "very low", "The evidence is very uncertain about the effect of Acupuncture on pain."),
+    (-5.0, "very low", "The evidence is very uncertain about the effect of acupuncture on pain."),
+    (0.1, "very low", "The evidence is very uncertain about the effect of acupuncture on pain."),
 ]
 
 

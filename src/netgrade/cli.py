@@ -213,24 +213,60 @@ def recommend(
     _spec_command(run_recommend, spec, as_json, lambda r: r.to_dict())
 
 
-@app.command()
-def run(
-    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for results.json and the figures."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only where the results are."),
-) -> None:
-    """Run the whole analysis: results.json (with provenance) and figures."""
+def _run_spec(spec: Path, output: Path, quiet: bool) -> list[Path]:
+    """Run a spec with a progress display on stderr (none with --quiet); a failure ends
+    with exit code 1 and a one-line reason."""
+    import time
+
     from .pipeline import run as run_all
 
     try:
-        files = run_all(spec, output)
+        if quiet:
+            return run_all(spec, output)
+        t0 = time.perf_counter()
+        last = {"stage": None, "t": t0}
+
+        def done_stage() -> None:
+            if last["stage"] is not None:
+                err.print(f"[green]✓[/] {last['stage']} [dim]({time.perf_counter() - last['t']:.1f} s)[/]")
+
+        with err.status("netgrade: starting", spinner="dots") as status:
+
+            def progress(stage: str) -> None:
+                done_stage()
+                last["stage"], last["t"] = stage, time.perf_counter()
+                status.update(f"netgrade: {stage}")
+
+            files = run_all(spec, output, progress=progress)
+        done_stage()
+        err.print(f"[dim]finished in {time.perf_counter() - t0:.1f} s[/]")
+        return files
     except NetgradeError as exc:
         _fail(exc)
-        return
+    except OSError as exc:
+        _fail(NetgradeError(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")))
+    return []
+
+
+def _print_outputs(files: list[Path], output: Path, quiet: bool) -> None:
     if not quiet:
         for path in files:
             out.print(f"  {path.relative_to(output)}", markup=False)
-    out.print(f"Results written to {output.resolve()}", markup=False)
+        out.print(f"Results written to {output.resolve()}", markup=False)
+    report = output / "report.html"
+    if report in files:
+        out.print(f"Report: {report.resolve()}", markup=False)
+
+
+@app.command()
+def run(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for results.json, the figures and report.html."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; print only where the report is."),
+) -> None:
+    """Run the whole analysis: results.json (with provenance), figures and report.html."""
+    files = _run_spec(spec, output, quiet)
+    _print_outputs(files, output, quiet)
 
 
 @app.command()
@@ -244,22 +280,36 @@ def schema() -> None:
 @app.command()
 def demo(
     output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the results."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only where the results are."),
+    example: str = typer.Option(
+        "spine", "--example", "-e", help="spine (SIMULATED, the default), smoking, diabetes or bcg (pairwise)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; print only where the report is."),
 ) -> None:
-    """Run the built-in example and write its results."""
-    from .demo import run_demo
+    """Run a built-in example: by default the SIMULATED spine guideline, with its report."""
+    from .demo import demo_spec, run_pairwise_demo
 
+    if example == "bcg":
+        try:
+            summary, files = run_pairwise_demo(output)
+        except NetgradeError as exc:
+            _fail(exc)
+            return
+        if not quiet:
+            out.print(summary, markup=False)
+            out.print("")
+        out.print(f"Results written to {output.resolve()}:", markup=False)
+        for path in files:
+            out.print(f"  {path.name}", markup=False)
+        return
     try:
-        summary, files = run_demo(output)
+        spec = demo_spec(example)
     except NetgradeError as exc:
         _fail(exc)
         return
     if not quiet:
-        out.print(summary, markup=False)
-        out.print("")
-    out.print(f"Results written to {output.resolve()}:", markup=False)
-    for path in files:
-        out.print(f"  {path.name}", markup=False)
+        err.print(f"Example: {spec}", markup=False)
+    files = _run_spec(spec, output, quiet)
+    _print_outputs(files, output, quiet)
 
 
 @app.command()

@@ -1,8 +1,9 @@
-"""The built-in example that ``netgrade demo`` (and ``make demo``) runs.
+"""The built-in examples that ``netgrade demo`` (and ``make demo``) runs.
 
-For now it is the BCG vaccine meta-analysis (13 trials; a published data set shipped
-with the package): effect sizes, a random-effects model, heterogeneity intervals,
-small-study diagnostics and the forest and funnel plots, written to one folder.
+By default the SIMULATED spine guideline (``datasets/spine.toml``): the whole pipeline
+from the arm-level data to the report with its six recommendations.  The shipped real
+data sets with specs run the same way (``--example smoking``, ``--example diabetes``);
+``--example bcg`` is the pairwise BCG vaccine meta-analysis (forest and funnel plots).
 """
 
 from __future__ import annotations
@@ -10,14 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._result import dumps
-from .datasets import example
+from .datasets import EXAMPLES, example
+from .errors import DataError
 from .pairwise.analysis import analyse_pairwise
 
 BCG_COLUMNS = {"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg", "study": "author"}
 
 
-def run_demo(output: str | Path) -> tuple[str, list[Path]]:
-    """Run the example analysis and write its outputs; return (summary, files)."""
+def demo_spec(name: str = "spine") -> Path:
+    """The spec of the example ``name`` (an example with a spec)."""
+    data = example(name)
+    if getattr(data, "spec", None) is None:
+        with_spec = sorted(k for k, v in EXAMPLES.items() if getattr(v, "spec", None))
+        raise DataError(f"the example {name!r} has no analysis spec; examples with one: {', '.join(with_spec)}; or bcg")
+    return data.spec_path
+
+
+def run_pairwise_demo(output: str | Path) -> tuple[str, list[Path]]:
+    """The pairwise BCG example: write its results and plots; return (summary, files)."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     data = example("bcg")

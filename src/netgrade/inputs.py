@@ -143,9 +143,21 @@ def network_for(inputs: AnalysisInputs, population: PopulationSpec | None, outco
 
 
 def rob_levels(inputs: AnalysisInputs) -> dict[str, str]:
-    """Overall risk-of-bias judgement per study (low / some concerns / high)."""
+    """Overall risk-of-bias judgement per study (low / some concerns / high).
+
+    Without a risk-of-bias table the spec must declare the domain not assessed
+    (``certainty.within_study_bias = "not assessed"``); every study of the data is then
+    "not assessed", which the certainty ratings record as no concerns by declaration,
+    with a warning.
+    """
     if inputs.risk_of_bias is None:
-        return {}
+        if inputs.loaded.spec.certainty.within_study_bias == "not assessed":
+            return dict.fromkeys(inputs.table.frame[schema.STUDY].astype(str), "not assessed")
+        raise SpecError(
+            "no risk-of-bias table: the within-study bias domain needs data.risk_of_bias (study, overall); if no "
+            "judgements exist, declare certainty.within_study_bias = \"not assessed\" (rated no concerns by "
+            "declaration, with a warning)"
+        )
     frame = inputs.risk_of_bias.frame
     col = "overall" if "overall" in frame.columns else None
     if col is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from .certainty.rating import CertaintyTable, DomainGroup, RatingRules, rate_net
 from .certainty.statements import GRADE_STYLE, SPINE_STYLE, informative_statement
 from .certainty.types import Override
 from .errors import AnalysisWarning, SpecError
+from ._text import in_sentence
 from .inputs import AnalysisInputs, indirectness_levels, network_for, read_inputs, rob_levels
 from .network import NMAResult, nma
 from .spec import LoadedSpec, OutcomeSpec, PopulationSpec, load_spec
@@ -35,6 +36,8 @@ class GradedOutcome:
     model: NMAResult
     certainty: CertaintyTable
     records: tuple[dict, ...]
+    node_split: Any = None
+    design_by_treatment: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,14 +143,6 @@ def treatment_labels(inputs: AnalysisInputs) -> dict[str, str]:
     return labels
 
 
-def in_sentence(label: str) -> str:
-    """A label as it reads inside a sentence: 'Sham procedure' -> 'sham procedure', but
-    acronyms and names stay ('DRG pulsed radiofrequency', 'SSRI')."""
-    if len(label) > 1 and label[0].isupper() and label[1].islower():
-        return label[0].lower() + label[1:]
-    return label
-
-
 def _overrides(spec, population: PopulationSpec | None, outcome: OutcomeSpec) -> dict:
     out: dict[tuple[str, str], dict[str, Override]] = {}
     for o in spec.certainty.overrides:
@@ -205,7 +200,11 @@ def fit_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, outco
 
 def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, outcome: OutcomeSpec) -> GradedOutcome:
     spec = inputs.loaded.spec
+    from .network.inconsistency import design_by_treatment, node_split
+
     res = fit_outcome(inputs, population, outcome)
+    split = node_split(res)
+    dbt = design_by_treatment(res)
     out = outcome.to_outcome()
     studies = set(res.data.studies)
     rob = {s: lvl for s, lvl in rob_levels(inputs).items() if s in studies}
@@ -227,6 +226,8 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
         contribution_method=spec.certainty.contribution_method,
         bias_rule=spec.certainty.bias_rule,
         overrides=_overrides(spec, population, outcome) or None,
+        split=split,
+        dbt=dbt,
     )
     labels = treatment_labels(inputs)
     style = SPINE_STYLE if spec.certainty.statement_style == "spine" else GRADE_STYLE
@@ -266,18 +267,22 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
                 "statement": statement,
             }
         )
-    return GradedOutcome(population.name if population else None, outcome, res, table, tuple(records))
+    return GradedOutcome(population.name if population else None, outcome, res, table, tuple(records), split, dbt)
 
 
-def grade(spec: LoadedSpec | str | Path) -> GradeResult:
-    """Run the spec up to certainty, magnitude and statements."""
+def grade(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | None = None) -> GradeResult:
+    """Run the spec up to certainty, magnitude and statements (``progress`` is told
+    each stage as it starts)."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
+    tell = progress or (lambda _stage: None)
+    tell("reading the data")
     inputs = read_inputs(loaded)
     populations = loaded.spec.populations or [None]
     graded = []
     warnings: list[AnalysisWarning] = []
     for pop in populations:
         for outcome in loaded.spec.outcomes:
+            tell(f"network meta-analysis and certainty: {(pop.name + ' / ') if pop else ''}{outcome.name}")
             g = grade_outcome(inputs, pop, outcome)
             graded.append(g)
             warnings += list(g.model.warnings) + list(getattr(g.certainty, "warnings", ()))
@@ -428,11 +433,12 @@ def build_etd(graded: GradeResult, group, budget=None):
     return etd
 
 
-def recommend(spec: LoadedSpec | str | Path) -> RecommendResult:
-    """Run the spec through certainty to evidence to decision and recommendations."""
+def recommend(spec: LoadedSpec | str | Path, graded: GradeResult | None = None) -> RecommendResult:
+    """Run the spec through certainty to evidence to decision and recommendations
+    (``graded``: the spec's grading, if already done)."""
     from .guideline.recommendation import SPINE_RULE, DecisionRule, PanelOverride, recommend_all
 
-    graded = grade(spec)
+    graded = grade(spec) if graded is None else graded
     s = graded.spec.spec
     if not s.evidence_to_decision.groups:
         raise SpecError(f"{graded.spec.path.name if graded.spec.path else 'spec'}: evidence_to_decision.groups: no recommendation groups")
@@ -481,6 +487,10 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None")
                 "outcome": g.outcome.name,
                 "network": g.model.to_dict(),
                 "certainty": g.certainty.to_dict(),
+                "inconsistency": {
+                    "node_split": g.node_split.to_dict(),
+                    "design_by_treatment": g.design_by_treatment.to_frame().to_dict(orient="records"),
+                },
                 "ratings": list(g.records),
             }
         )
@@ -501,13 +511,19 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None")
     )
 
 
-def run(spec: LoadedSpec | str | Path, outdir: str | Path) -> list[Path]:
-    """Run the whole spec and write ``results.json`` and the figures to ``outdir``.
+def run(
+    spec: LoadedSpec | str | Path,
+    outdir: str | Path,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Run the whole spec and write ``results.json``, the figures and ``report.html`` to
+    ``outdir``; return the files written.
 
     Everything is computed before anything is written, and the files are written to a
     temporary folder that replaces ``outdir`` only when complete, so that a failure
     leaves no partial output.  The wall-clock time goes to ``run_info.json``, outside
-    the results, so that results.json is byte-identical for the same inputs.
+    the results, so that results.json (and the report) are byte-identical for the same
+    inputs.  ``progress`` is told each stage as it starts.
     """
     import datetime
     import os
@@ -515,21 +531,50 @@ def run(spec: LoadedSpec | str | Path, outdir: str | Path) -> list[Path]:
     import tempfile
 
     from ._result import dumps
-    from .report.network_figures import write_network_figures
+    from .report._figure import figure_bytes
+    from .report.html import data_uri, render_report, report_context
+    from .report.network_figures import draw_network_figures
+    from .report.plots import save_figure
 
+    tell = progress or (lambda _stage: None)
+    tell("reading the spec")
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
-    graded = grade(loaded)
-    recommended = recommend(loaded) if loaded.spec.evidence_to_decision.groups else None
+    graded = grade(loaded, progress=tell)
+    recommended = None
+    if loaded.spec.evidence_to_decision.groups:
+        tell("evidence to decision and recommendations")
+        recommended = recommend(loaded, graded=graded)
     document = results_document(graded, recommended)
+    formats = tuple(loaded.spec.report.formats)
+    figures: dict[str, dict] = {}
+    embedded: dict[str, dict[str, str]] = {}
+    for g in graded.outcomes:
+        name = "_".join(x for x in (g.population, g.outcome.name) if x)
+        tell(f"figures: {name}")
+        figures[name] = draw_network_figures(g.model, seed=loaded.spec.report.seed, labels=treatment_labels(graded.inputs))
+        embedded[name] = {k: data_uri(figure_bytes(f, "svg"), "svg") for k, f in figures[name].items()}
+    budget_fig = budget_uri = None
+    if recommended is not None and recommended.budget is not None:
+        from .guideline.budget import budget_figure
+
+        budget_fig = budget_figure(recommended.budget)
+        budget_uri = data_uri(figure_bytes(budget_fig, "svg"), "svg")
+    tell("writing the report")
+    html = render_report(
+        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"])
+    )
+    tell("writing the files")
     out = Path(outdir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".netgrade-", dir=out.parent))
     try:
         (tmp / "results.json").write_text(dumps(document) + "\n", encoding="utf-8")
-        formats = tuple(loaded.spec.report.formats)
-        for g in graded.outcomes:
-            name = "_".join(x for x in (g.population, g.outcome.name) if x)
-            write_network_figures(g.model, tmp / "figures" / name, formats=formats, seed=loaded.spec.report.seed)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+        for name, figs in figures.items():
+            for key, fig in figs.items():
+                save_figure(fig, tmp / "figures" / name / key, formats=formats)
+        if budget_fig is not None:
+            save_figure(budget_fig, tmp / "figures" / "budget_impact", formats=formats)
         info = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "spec": str(loaded.path)}
         (tmp / "run_info.json").write_text(dumps(info) + "\n", encoding="utf-8")
         if out.exists():

@@ -187,6 +187,13 @@ class CertaintySpec(_Model):
     indirectness_column: str | None = Field(
         None, description="Column of the studies table with per-study indirectness (low/some/high); default: low for all."
     )
+    within_study_bias: Literal["assessed", "not assessed"] = Field(
+        "assessed",
+        description="'assessed': study judgements from data.risk_of_bias (required). 'not assessed': no risk-of-bias "
+        "judgements exist (e.g. a published data set without a risk-of-bias table); the domain is then no concerns "
+        "by declaration for every estimate, its rule says 'not assessed' and a warning is carried on the results. "
+        "Not together with data.risk_of_bias.",
+    )
     statement_style: Literal["grade", "spine"] = Field(
         "grade", description="Wording of informative statements: GRADE's (Santesso 2020) or the spine guideline's."
     )
@@ -330,6 +337,11 @@ class Spec(_Model):
 
     @model_validator(mode="after")
     def _cross_references(self):
+        if self.certainty.within_study_bias == "not assessed" and self.data.risk_of_bias:
+            raise ValueError(
+                "certainty.within_study_bias = 'not assessed' but data.risk_of_bias names a risk-of-bias table: "
+                "use the table or declare the domain not assessed, not both"
+            )
         names = [o.name for o in self.outcomes]
         if len(set(names)) != len(names):
             raise ValueError(f"outcome names must be unique; got {names}")

@@ -511,6 +511,44 @@ def _study_map(values: Any, what: str) -> dict[str, Any]:
     return out
 
 
+#: The study-level value declaring that within-study bias was not assessed: no
+#: risk-of-bias judgements exist (e.g. a published data set without a risk-of-bias
+#: table).  It must be given for every study of the network or for none.
+NOT_ASSESSED = "not assessed"
+
+
+def _rob_not_assessed(rob: Any) -> bool:
+    """Whether ``rob`` declares within-study bias not assessed (every value
+    ``"not assessed"``); a mix of that declaration and study judgements is refused."""
+    values = rob.to_dict() if isinstance(rob, pd.Series) else rob
+    if not isinstance(values, Mapping) or not values:
+        return False
+    flags = [isinstance(v, str) and v.strip().lower() == NOT_ASSESSED for v in values.values()]
+    if any(flags) and not all(flags):
+        raise SpecError(
+            f"rob: {NOT_ASSESSED!r} declares the within-study bias domain unassessed for the whole network; it "
+            "cannot be mixed with study judgements (low / some concerns / high)"
+        )
+    return all(flags)
+
+
+def _bias_not_assessed(contributions: Mapping[str, float]) -> DomainJudgement:
+    """The within-study bias domain when no risk-of-bias judgements exist: no concerns
+    by declaration, with a rule that says so (never by assessment)."""
+    return DomainJudgement(
+        "within-study bias",
+        "no concerns",
+        "not assessed: no study-level risk-of-bias judgements exist for this network (declared 'not assessed'); "
+        "the domain is recorded as no concerns by declaration, not by assessment - the rating does not reflect "
+        "within-study bias",
+        {
+            "assessed": False,
+            "judgements_given": False,
+            "studies": {s: {"contribution": float(v)} for s, v in contributions.items() if float(v) > 0},
+        },
+    )
+
+
 def _check_studies(studies: Sequence[str], judged: Mapping[str, Any], what: str) -> None:
     missing = [s for s in studies if s not in judged]
     if missing:
@@ -643,7 +681,9 @@ def rate_network(
       with ``contribution_method``), summarised with ``bias_rule`` (and
       ``indirectness_rule``, default the same) -- :func:`domains.within_study_bias`.
       Without ``indirectness`` every study is taken as directly relevant and a warning
-      says so;
+      says so.  ``rob`` giving ``"not assessed"`` for every study declares that no
+      risk-of-bias judgements exist: the domain is then no concerns by declaration, its
+      rule says "not assessed" and a warning (``risk_of_bias_not_assessed``) says so;
     * reporting bias: ``reporting_bias`` (one judgement, or one per comparison), with
       ``funnel_test`` recorded as evidence; with a mapping, comparisons it does not list
       take ``reporting_bias_default`` (an error if that is None);
@@ -686,8 +726,21 @@ def rate_network(
     model = "random" if res.is_random else "common"
 
     studies = [b.study for b in res.data.blocks]
-    rob_map = _study_map(rob, "rob")
-    _check_studies(studies, rob_map, "rob (within-study bias)")
+    if _rob_not_assessed(rob):
+        declared = rob.to_dict() if isinstance(rob, pd.Series) else rob
+        _check_studies(studies, {str(k): v for k, v in declared.items()}, "rob (within-study bias)")
+        rob_map = None
+        warnings.append(
+            AnalysisWarning(
+                "risk_of_bias_not_assessed",
+                "within-study bias was not assessed: no study-level risk-of-bias judgements exist, so the domain is "
+                "recorded as no concerns by declaration for every estimate; the certainty ratings do not reflect "
+                "risk of bias and may be too high",
+            )
+        )
+    else:
+        rob_map = _study_map(rob, "rob")
+        _check_studies(studies, rob_map, "rob (within-study bias)")
     if indirectness is None:
         ind_map = {s: "low" for s in studies}
         warnings.append(
@@ -724,7 +777,7 @@ def rate_network(
             raise ModelError(f"no study contributions for {t1} versus {t2}")
         rec = split.comparison(t1, t2, split_model)
         doms = [
-            D.within_study_bias(sc, rob_map, bias_rule, tie=tie),
+            D.within_study_bias(sc, rob_map, bias_rule, tie=tie) if rob_map is not None else _bias_not_assessed(sc),
             D.reporting_bias(rep[(t1, t2)], funnel_test),
             D.indirectness(sc, ind_map, ind_rule, tie=tie),
             D.imprecision(j_est, j_lo, j_hi, outcome, scheme=imprecision_scheme, treatments=names),

@@ -45,6 +45,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ..errors import SpecError
+from .._text import in_sentence
 from .magnitude import SIZES, Magnitude, classify_magnitude
 from .types import Outcome, certainty as _norm_certainty
 
@@ -306,7 +307,8 @@ def informative_statement(
     if cert == "very low":
         predicate = statement_predicate(mag, cert, outcome, outcome_phrase=outcome_phrase, style=s, plural=plural)
         text = s.very_low.format(
-            intervention=subject,
+            # inside the sentence: 'the effect of usual care', but 'of DRG pulsed radiofrequency'
+            intervention=in_sentence(subject),
             Intervention=_capitalise(subject) if capitalise else subject,
             outcome=_phrase(outcome, outcome_phrase, "default"),
             comparison=comparison,

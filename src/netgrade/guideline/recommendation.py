@@ -72,6 +72,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from .._result import ResultMixin, jsonable
+from .._text import in_sentence
 from ..certainty.types import certainty as _certainty
 from ..errors import SpecError
 from .etd import (
@@ -665,7 +666,7 @@ class Recommendation(ResultMixin):
         verb = "recommend" if self.strength == "strong" else "suggest"
         against = " against" if self.direction == "against" else ""
         pop = f" for {self.population}" if self.population else ""
-        return f"We {verb}{against} {self.label}{pop}."
+        return f"We {verb}{against} {in_sentence(self.label)}{pop}."
 
     @property
     def member(self) -> dict[str, MemberDecision]:

@@ -438,11 +438,21 @@ def save_figure(
                 seen.append(f)
         targets = [(f, Path(f"{path}.{f}")) for f in seen]
     written = []
-    with style_context():
-        for fmt, target in targets:
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=dpi, metadata=dict(_METADATA[fmt]), bbox_inches=None)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(buf.getvalue())
-            written.append(target)
+    for fmt, target in targets:
+        data = figure_bytes(fig, fmt, dpi)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
     return written
+
+
+def figure_bytes(fig: Figure, fmt: str = "svg", dpi: float = 150) -> bytes:
+    """The bytes :func:`save_figure` would write for one format (for embedding a figure
+    in a report without a file); deterministic in the same way."""
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in _METADATA:
+        raise PlotError(f"unsupported format {fmt!r}; choose from {', '.join(FORMATS)}")
+    with style_context():
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=dict(_METADATA[fmt]), bbox_inches=None)
+    return buf.getvalue()

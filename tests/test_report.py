@@ -1,0 +1,134 @@
+"""The HTML report: content traceable to results.json, self-contained, escaped, and
+readable without JavaScript (the browser test checks the interactive parts)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from netgrade import pipeline
+from netgrade.report.html import slug
+
+FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "metadat"
+
+
+@pytest.fixture(scope="module")
+def demo(spine_demo):
+    text = spine_demo.report.read_text(encoding="utf-8")
+    doc = json.loads((spine_demo.folder / "results.json").read_text(encoding="utf-8"))
+    return spine_demo, text, doc
+
+
+def test_demo_ends_with_the_report_path(demo):
+    run, _, _ = demo
+    last = run.stdout.strip().splitlines()[-1]
+    assert last == f"Report: {run.report.resolve()}"
+    assert run.report.is_file()
+
+
+def test_six_strong_recommendations_against(demo):
+    _, text, doc = demo
+    articles = re.findall(r'<article class="recommendation [^"]*"[^>]*data-strength="(\w+)" data-direction="(\w+)"', text)
+    assert articles == [("strong", "against")] * 6
+    recs = doc["recommendations"]["recommendations"]
+    assert [r["headline"] for r in recs] == ["Strong recommendation against"] * 6
+    for r in recs:
+        assert html.escape(r["statement"], quote=False) in text
+    assert "6 × strong recommendation against" in text
+
+
+def test_every_recommendation_traces_to_its_estimates_and_ratings(demo):
+    _, text, doc = demo
+    ids = set(re.findall(r' id="([^"]+)"', text))
+    ratings = {(r["population"], r["treatment"], r["comparator"]): r for o in doc["outcomes"] for r in o["ratings"]}
+    groups = {g["key"]: g for g in doc["recommendations"]["recommendations"]}
+    for key, rec in groups.items():
+        section = text[text.index(f'id="{slug("rec", key)}"'):]
+        section = section[: section.index("</article>")]
+        links = re.findall(r'<a class="trace" href="#([^"]+)" data-panel="([^"]+)">([^<]+)</a>', section)
+        assert len(links) == len(rec["interventions"]), key
+        for target, panel, label in links:
+            assert target in ids and panel in ids
+            _, pop, outcome, treatment, comparator = target.split("--")
+            r = ratings[(pop, treatment, comparator)]
+            assert f"{r['certainty']} certainty" in label
+            assert f"{r['estimate']:.2f}".replace("-", "−") in label
+            # the rating row shows the same certainty, with its six domains
+            row = text[text.index(f'id="{target}"'):]
+            row = row[: row.index("<p class=\"explanation\">")]
+            for domain, level in r["domains"].items():
+                assert re.search(rf"<th scope=\"row\">{re.escape(domain)}</th><td class=\"concern [^\"]+\">{re.escape(level)}", row)
+
+
+def test_report_is_self_contained(demo):
+    _, text, _ = demo
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    assert "<link" not in text and "@import" not in text and "url(" not in text
+    srcs = re.findall(r'<img src="([^"]+)"', text)
+    assert len(srcs) == 2 * 4 + 1  # four figures per network, and the budget figure
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
+    assert text.count("<script>") == 1
+
+
+def test_readable_without_javascript(demo):
+    """Nothing is hidden in the markup: the script hides panels and domain rows."""
+    _, text, doc = demo
+    assert " hidden" not in text.replace("overflow-x", "")
+    for o in doc["outcomes"]:
+        assert f'id="{slug("p", o["population"], o["outcome"])}"' in text
+    n_ratings = sum(len(o["ratings"]) for o in doc["outcomes"])
+    assert text.count('<tr class="domains"') == n_ratings
+    assert text.count('<table class="netgrade-sof">') == len(doc["outcomes"])
+
+
+def test_report_sections(demo):
+    _, text, doc = demo
+    assert "SIMULATED DATA." in text
+    for heading in ("Summary of findings", "League table", "Inconsistency", "Decision aid", "Methods",
+                    "Warnings and excluded studies", "Provenance", "Budget impact"):
+        assert heading in text
+    # methods written from the spec
+    assert "Minimal important difference (MID) 1.5 cm" in text
+    assert "DerSimonian-Laird" in text
+    assert "rated down once for both" in text
+    # warnings and provenance from the results
+    for w in doc["warnings"]:
+        assert html.escape(w["message"]) in text
+    for name, digest in doc["provenance"]["inputs"].items():
+        assert digest in text
+    # inconsistency: the design-by-treatment test of each network
+    for o in doc["outcomes"]:
+        chi2 = o["inconsistency"]["design_by_treatment"][1]["chi2"]
+        assert f"<td>{chi2:.2f}</td>" in text
+
+
+@pytest.fixture()
+def hostile_spec(tmp_path):
+    """The senn2013 spec with markup in the title, a label and an override's reason."""
+    shutil.copy(SHARED / "dat.senn2013.csv", tmp_path / "senn.csv")
+    shutil.copy(FIXTURES / "senn_rob.csv", tmp_path / "senn_rob.csv")
+    text = (FIXTURES / "senn.toml").read_text()
+    text = text.replace("../../../../shared/data/metadat/dat.senn2013.csv", "senn.csv")
+    text = text.replace('title = "Glucose', 'title = "<script>alert(1)</script> Glucose')
+    text = text.replace('"illustration of an overall override"', '"<img src=x onerror=alert(2)> reason"')
+    text += '\n[treatments.acarbose]\nlabel = "<b>Acarbose</b> & co"\n'
+    spec = tmp_path / "senn.toml"
+    spec.write_text(text)
+    return spec
+
+
+def test_user_text_is_escaped(hostile_spec, tmp_path):
+    pipeline.run(hostile_spec, tmp_path / "out")
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Glucose" in text
+    assert "<img src=x" not in text and "&lt;img src=x onerror=alert(2)&gt; reason" in text
+    assert "<b>Acarbose</b>" not in text and "&lt;b&gt;Acarbose&lt;/b&gt; &amp; co" in text
+    # no recommendation groups in this spec: the report has no recommendations section
+    assert 'id="recommendations"' not in text and "Summary of findings" in text
