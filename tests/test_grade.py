@@ -96,3 +96,17 @@ def test_summary_of_findings_from_the_graded_network(tmp_path):
     for row in sof.rows:
         if row.certainty != "high":
             assert row.footnotes, row
+
+
+def test_summary_shows_ratio_measures_on_the_ratio_scale():
+    import math
+
+    from netgrade.datasets import example
+    from netgrade.pipeline import grade
+
+    g = grade(example("smoking").spec_path)
+    text = g.summary()
+    assert "(OR, ratio scale)" in text
+    for r in g.records():
+        est, lo, hi = (math.exp(r[k]) for k in ("estimate", "ci_low", "ci_high"))
+        assert f"{r['treatment']} vs {r['comparator']}: {est:.2f} [{lo:.2f}, {hi:.2f}]" in text

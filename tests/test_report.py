@@ -132,3 +132,32 @@ def test_user_text_is_escaped(hostile_spec, tmp_path):
     assert "<b>Acarbose</b>" not in text and "&lt;b&gt;Acarbose&lt;/b&gt; &amp; co" in text
     # no recommendation groups in this spec: the report has no recommendations section
     assert 'id="recommendations"' not in text and "Summary of findings" in text
+
+
+def test_sof_counts_direct_studies_and_participants():
+    """Studies (participants) in the SoF table: the trials comparing the two treatments
+    directly and the patients in those two arms, counted here from the CSV."""
+    import pandas as pd
+
+    from netgrade.datasets import example
+
+    graded = pipeline.grade(example("spine").spec_path)
+    arms = pd.read_csv(example("spine").path)
+    arms = arms[arms["population"] == "axial"]
+    sof = graded.summary_of_findings("pain", "axial")
+    labels = pipeline.treatment_labels(graded.inputs)
+    code = {v: k for k, v in labels.items()}
+    seen_indirect = False
+    for row in sof.rows:
+        t = code[row.intervention]
+        both = arms.groupby("study").filter(lambda d: {t, "sham"} <= set(d["treatment"]))
+        k = both["study"].nunique()
+        assert row.n_studies == k
+        if k:
+            assert row.n_participants == int(both[both["treatment"].isin([t, "sham"])]["n"].sum())
+            assert sof.studies_text(row) == f"{k} ({row.n_participants:,})"
+        else:
+            seen_indirect = True
+            assert sof.studies_text(row) == "0 (indirect evidence only)"
+    assert any(r.n_studies for r in sof.rows)
+    assert seen_indirect or all(r.n_studies for r in sof.rows)

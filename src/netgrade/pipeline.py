@@ -8,6 +8,7 @@ immutable results.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -81,9 +82,7 @@ class GradeResult(ResultMixin):
                     "computed": rating.computed,
                     "domains": rating.domains,
                     "override": rating.override,
-                    "n_studies": sum(
-                        1 for b in g.model.data.blocks if {rating.treatment1, rating.treatment2} <= set(b.arms)
-                    ),
+                    **_direct_evidence(g.model, rating.treatment1, rating.treatment2),
                 }
             )
         return summary_of_findings(
@@ -116,18 +115,37 @@ class GradeResult(ResultMixin):
         lines = [self.spec.spec.project.title]
         if self.spec.spec.project.simulated:
             lines.append("SIMULATED DATA: illustrative only, not the review's trial data.")
+        from .certainty.absolute import RATIO_MEASURES
+
         for g in self.outcomes:
+            ratio = g.outcome.measure.upper() in RATIO_MEASURES
+            shown = (lambda x: math.exp(x)) if ratio else (lambda x: x)
             head = f"\n{g.outcome.label or g.outcome.name}" + (f" — {g.population}" if g.population else "")
+            head += f" ({g.outcome.measure.upper()}{', ratio scale' if ratio else ''})"
             lines += [head, "-" * len(head.strip())]
             for r in g.records:
                 changed = "" if r["certainty"] == r["certainty_computed"] else f" (computed: {r['certainty_computed']})"
+                est, lo, hi = (shown(r[k]) for k in ("estimate", "ci_low", "ci_high"))
                 lines.append(
-                    f"{r['treatment']} vs {r['comparator']}: {r['estimate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], "
+                    f"{r['treatment']} vs {r['comparator']}: {est:.2f} [{lo:.2f}, {hi:.2f}], "
                     f"certainty {r['certainty']}{changed}, {r['magnitude']}"
                 )
                 lines.append(f"    {r['statement']}")
         lines += [f"warning: {w.message}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def _direct_evidence(res: NMAResult, t1: str, t2: str) -> dict:
+    """Studies comparing t1 and t2 directly and the participants in those two arms
+    (None when some arm size is unknown), as a summary-of-findings table counts them."""
+    blocks = [b for b in res.data.blocks if {t1, t2} <= set(b.arms)]
+    n: int | None = 0
+    for b in blocks:
+        if b.n is None:
+            n = None
+            break
+        n += int(sum(float(x) for a, x in zip(b.arms, b.n) if a in (t1, t2)))
+    return {"n_studies": len(blocks), "n_participants": n}
 
 
 def treatment_labels(inputs: AnalysisInputs) -> dict[str, str]:

@@ -280,8 +280,10 @@ class SummaryOfFindings(ResultMixin):
     def studies_text(row: SoFRow) -> str:
         if row.n_studies is None and row.n_participants is None:
             return "NA"
+        if row.n_studies == 0:
+            return "0 (indirect evidence only)"
         k = "NA" if row.n_studies is None else str(row.n_studies)
-        n = "" if row.n_participants is None else f" ({row.n_participants})"
+        n = "" if row.n_participants is None else f" ({row.n_participants:,})"
         return k + n
 
     # -- outputs -------------------------------------------------------------------
