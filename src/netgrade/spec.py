@@ -402,7 +402,11 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(f"invalid analysis spec\n{_format_errors(exc, source)}") from None
+        # one problem: one line naming the file and the key; several: one line each
+        lines = _format_errors(exc, source).splitlines()
+        if len(lines) == 1:
+            raise SpecError(f"invalid analysis spec: {lines[0]}") from None
+        raise SpecError(f"invalid analysis spec ({len(lines)} problems)\n" + "\n".join(lines)) from None
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
