@@ -161,3 +161,15 @@ def test_sof_counts_direct_studies_and_participants():
             assert sof.studies_text(row) == "0 (indirect evidence only)"
     assert any(r.n_studies for r in sof.rows)
     assert seen_indirect or all(r.n_studies for r in sof.rows)
+
+
+def test_results_hold_the_numbers_the_report_shows(demo):
+    """P-scores and the summary-of-findings rows of the report come from results.json."""
+    _, text, doc = demo
+    for o in doc["outcomes"]:
+        for s in o["p_scores"]["scores"]:
+            assert f'data-value="{s["p_score"]!r}">{s["p_score"]:.3f}</td>' in text
+        rows = o["summary_of_findings"]["rows"]
+        assert len(rows) == len(o["ratings"])
+        for r in rows:
+            assert html.escape(r["statement"], quote=True) in text

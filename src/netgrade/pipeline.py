@@ -493,6 +493,14 @@ def _versions() -> dict:
     }
 
 
+def _p_scores(res: NMAResult) -> dict:
+    ps = res.p_scores()
+    return {
+        "larger_better": bool(ps.larger_better),
+        "scores": [{"treatment": t, "p_score": float(v)} for t, v in zip(ps.treatments, ps.p_score)],
+    }
+
+
 def results_document(graded: GradeResult, recommended: "RecommendResult | None") -> dict:
     """Every number of the run, with provenance (input hashes, versions, seed) and no
     timestamp, so that the same inputs give byte-identical JSON."""
@@ -504,7 +512,9 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None")
                 "population": g.population,
                 "outcome": g.outcome.name,
                 "network": g.model.to_dict(),
+                "p_scores": _p_scores(g.model),
                 "certainty": g.certainty.to_dict(),
+                "summary_of_findings": graded.summary_of_findings(g.outcome.name, g.population).to_dict(),
                 "inconsistency": {
                     "node_split": g.node_split.to_dict(),
                     "design_by_treatment": g.design_by_treatment.to_frame().to_dict(orient="records"),
