@@ -270,6 +270,38 @@ def run(
 
 
 @app.command()
+def reanalyse(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Analysis spec (TOML) with [[variants]]."),
+    variant: Optional[List[str]] = typer.Option(None, "--variant", "-v", help="Run only this variant (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the robustness table as JSON."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write robustness.json and robustness.csv here."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Re-run the analysis under every variant (critique) and show what changes."""
+    from .reanalysis import reanalyse as run_reanalyse
+
+    try:
+        if quiet or as_json:
+            result = run_reanalyse(spec, only=variant)
+        else:
+            with err.status("netgrade: re-analysis", spinner="dots") as status:
+                result = run_reanalyse(spec, only=variant, progress=lambda s: status.update(f"netgrade: {s}"))
+    except NetgradeError as exc:
+        _fail(exc)
+        return
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "robustness.json").write_text(dumps(result.to_dict()) + "\n", encoding="utf-8")
+        result.to_frame().to_csv(output / "robustness.csv", index=False)
+    if as_json:
+        sys.stdout.write(dumps(result.to_dict()) + "\n")
+        return
+    out.print(result.summary(), markup=False)
+    if output is not None:
+        out.print(f"Robustness table written to {output.resolve()}", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the analysis spec."""
     from .spec import spec_json_schema

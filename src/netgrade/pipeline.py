@@ -288,13 +288,19 @@ def grade_outcome(inputs: AnalysisInputs, population: PopulationSpec | None, out
     return GradedOutcome(population.name if population else None, outcome, res, table, tuple(records), split, dbt)
 
 
-def grade(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | None = None) -> GradeResult:
+def grade(
+    spec: LoadedSpec | str | Path,
+    progress: Callable[[str], None] | None = None,
+    inputs: AnalysisInputs | None = None,
+) -> GradeResult:
     """Run the spec up to certainty, magnitude and statements (``progress`` is told
-    each stage as it starts)."""
+    each stage as it starts; ``inputs``: tables already read, e.g. changed by a
+    re-analysis variant)."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     tell = progress or (lambda _stage: None)
-    tell("reading the data")
-    inputs = read_inputs(loaded)
+    if inputs is None:
+        tell("reading the data")
+        inputs = read_inputs(loaded)
     populations = loaded.spec.populations or [None]
     graded = []
     warnings: list[AnalysisWarning] = []
@@ -501,7 +507,7 @@ def _p_scores(res: NMAResult) -> dict:
     }
 
 
-def results_document(graded: GradeResult, recommended: "RecommendResult | None") -> dict:
+def results_document(graded: GradeResult, recommended: "RecommendResult | None", reanalysis=None) -> dict:
     """Every number of the run, with provenance (input hashes, versions, seed) and no
     timestamp, so that the same inputs give byte-identical JSON."""
     spec = graded.spec.spec
@@ -534,6 +540,7 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None")
             },
             "outcomes": outcomes,
             "recommendations": None if recommended is None else recommended.to_dict(),
+            "reanalysis": None if reanalysis is None else reanalysis.to_dict(),
             "warnings": [w.to_dict() for w in graded.warnings],
         }
     )
@@ -572,7 +579,12 @@ def run(
     if loaded.spec.evidence_to_decision.groups:
         tell("evidence to decision and recommendations")
         recommended = recommend(loaded, graded=graded)
-    document = results_document(graded, recommended)
+    reanalysis = None
+    if loaded.variants:
+        from .reanalysis import reanalyse
+
+        reanalysis = reanalyse(loaded, progress=lambda stage: tell(f"re-analysis: {stage}"), graded=graded)
+    document = results_document(graded, recommended, reanalysis)
     formats = tuple(loaded.spec.report.formats)
     figures: dict[str, dict] = {}
     embedded: dict[str, dict[str, str]] = {}
@@ -589,7 +601,7 @@ def run(
         budget_uri = data_uri(figure_bytes(budget_fig, "svg"), "svg")
     tell("writing the report")
     html = render_report(
-        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"])
+        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"], reanalysis)
     )
     tell("writing the files")
     out = Path(outdir)

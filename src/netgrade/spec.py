@@ -317,6 +317,71 @@ class ReportSpec(_Model):
     title: str | None = None
 
 
+class CorrectionSpec(_Model):
+    """One extracted value replaced, with the reason (e.g. a second extraction)."""
+
+    study: str
+    treatment: str | None = Field(None, description="The arm (arm-level data); omit for a study-level field.")
+    column: str = Field(description="Column of the data file (canonical name: mean, sd, n, events, ...).")
+    value: float | int | str
+    reason: str = Field(description="Why the value is replaced (required).")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_empty(cls, v):
+        if not v.strip():
+            raise ValueError("a correction needs a reason")
+        return v
+
+
+class VariantSpec(_Model):
+    """A named change to the base analysis: one critique, one re-analysis.
+
+    Data changes apply in this order: keep_where, exclude_where, exclude_studies,
+    max_risk_of_bias, add_arms, corrections, treatment_column/split, lump, level.  Spec
+    changes (``set``) replace single settings by dotted keys, e.g. ``"model.method" =
+    "REML"``, ``"outcomes.pain.mid" = 1.0``, ``"certainty.domain_caps" = []``.
+    """
+
+    name: str = Field(description="Short id (e.g. 'lumbar-only').")
+    label: str = Field("", description="Title of the variant in tables.")
+    claim: str = Field("", description="The critique this variant answers, in words.")
+    rationale: str = Field("", description="Why this re-analysis answers it.")
+    keep_where: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keep only rows/studies matching (data or study columns); a value, a list, or {min, max}.",
+    )
+    exclude_where: dict[str, Any] = Field(default_factory=dict, description="Exclude the studies matching (same forms).")
+    exclude_studies: list[str] = Field(default_factory=list, description="Studies to exclude, by id.")
+    exclude_reason: str = Field("", description="Why those studies are excluded (shown with each).")
+    max_risk_of_bias: Literal["low", "some concerns"] | None = Field(
+        None, description="Keep only studies whose overall risk of bias is at most this level."
+    )
+    add_arms: str | None = Field(None, description="Arm-level file of trials to add (same columns as data.arms).")
+    add_risk_of_bias: str | None = Field(None, description="Risk-of-bias judgements of the added trials (study, overall).")
+    corrections: list[CorrectionSpec] = Field(default_factory=list)
+    treatment_column: str | None = Field(
+        None, description="Take treatments from this data column instead (e.g. 'treatment_split')."
+    )
+    split: list[str] = Field(
+        default_factory=list,
+        description="Split only these nodes using treatment_column (e.g. ['sham'] for inert versus active sham).",
+    )
+    lump: dict[str, str] = Field(default_factory=dict, description="Treatment -> the node it is merged into.")
+    level: str | None = Field(
+        None, description="Lump every treatment to its ancestor at this level of the treatments table (column 'level')."
+    )
+    set: dict[str, Any] = Field(default_factory=dict, description="Spec settings replaced, by dotted key.")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.split and not self.treatment_column:
+            raise ValueError("split names nodes to split but no treatment_column says into what")
+        if self.exclude_studies and not self.exclude_reason.strip():
+            raise ValueError("exclude_studies needs an exclude_reason")
+        return self
+
+
 class Spec(_Model):
     """A whole analysis."""
 
@@ -334,9 +399,18 @@ class Spec(_Model):
     )
     budget: BudgetSpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
+    variants: list[VariantSpec] = Field(
+        default_factory=list, description="Named re-analyses of this spec (netgrade reanalyse)."
+    )
+    variant_files: list[str] = Field(
+        default_factory=list, description="TOML files with more [[variants]] (paths relative to this spec)."
+    )
 
     @model_validator(mode="after")
     def _cross_references(self):
+        vnames = [v.name for v in self.variants]
+        if len(set(vnames)) != len(vnames):
+            raise ValueError(f"variant names must be unique; got {vnames}")
         if self.certainty.within_study_bias == "not assessed" and self.data.risk_of_bias:
             raise ValueError(
                 "certainty.within_study_bias = 'not assessed' but data.risk_of_bias names a risk-of-bias table: "
@@ -369,10 +443,13 @@ class Spec(_Model):
 class LoadedSpec:
     """A validated spec with the file it came from (paths resolve against its folder)."""
 
-    def __init__(self, spec: Spec, path: Path | None, text: bytes):
+    def __init__(self, spec: Spec, path: Path | None, text: bytes, raw: dict | None = None,
+                 variants: tuple | None = None):
         self.spec = spec
         self.path = path
         self.sha256 = hashlib.sha256(text).hexdigest()
+        self.raw = raw if raw is not None else spec.model_dump(by_alias=True, exclude_none=True)
+        self.variants = tuple(spec.variants) if variants is None else tuple(variants)
 
     @property
     def folder(self) -> Path:
@@ -421,7 +498,28 @@ def load_spec(path: str | Path) -> LoadedSpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p.name}: not valid TOML: {exc}") from None
     spec = parse_spec(data, p.name)
-    loaded = LoadedSpec(spec, p.resolve(), raw)
+    variants = list(spec.variants)
+    for i, name in enumerate(spec.variant_files):
+        vp = Path(name) if Path(name).is_absolute() else p.resolve().parent / name
+        try:
+            vdata = tomllib.loads(vp.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SpecError(f"{p.name}: variant_files[{i}]: cannot read {vp} ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{vp.name}: not valid TOML: {exc}") from None
+        extra = set(vdata) - {"variants"}
+        if extra:
+            raise SpecError(f"{vp.name}: only [[variants]] tables are allowed here; found {', '.join(sorted(extra))}")
+        for j, v in enumerate(vdata.get("variants", [])):
+            try:
+                variants.append(VariantSpec.model_validate(v))
+            except ValidationError as exc:
+                raise SpecError(f"invalid variant: {_format_errors(exc, f'{vp.name}: variants[{j}]')}") from None
+    names = [v.name for v in variants]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SpecError(f"{p.name}: variant names must be unique across files; repeated: {', '.join(dup)}")
+    loaded = LoadedSpec(spec, p.resolve(), raw, data, tuple(variants))
     for key in ("arms", "contrasts", "studies", "risk_of_bias", "treatments"):
         name = getattr(spec.data, key)
         if name is not None and not loaded.resolve(name).is_file():

@@ -1,5 +1,12 @@
 """Certainty of evidence: GRADE / CINeMA domains, magnitude, statements, summary of findings."""
 
+from .iceman import (
+    IcemanAssessment,
+    assess_credibility,
+    answers_from_spec,
+    iceman_from_data,
+    iceman_from_result,
+)
 from .domains import (
     heterogeneity,
     imprecision,
@@ -15,6 +22,11 @@ from .statements import GRADE_STYLE, SPINE_STYLE, StatementStyle, informative_st
 from .types import CERTAINTY, CONCERNS, DOMAINS, DomainJudgement, Outcome, Override, Thresholds
 
 __all__ = [
+    "IcemanAssessment",
+    "assess_credibility",
+    "answers_from_spec",
+    "iceman_from_data",
+    "iceman_from_result",
     "within_study_bias",
     "indirectness",
     "reporting_bias",

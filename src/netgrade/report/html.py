@@ -295,9 +295,81 @@ def _recommendation(rec, spec, labels, panels_by_pop_outcome) -> dict:
     }
 
 
+def _reanalysis(reanalysis, labels: Mapping[str, str], graded) -> dict | None:
+    """The robustness section: one line per variant, the recommendation matrix and the
+    estimate changes (formatted on the display scale)."""
+    if reanalysis is None:
+        return None
+    name = lambda t: labels.get(t, t)  # noqa: E731
+    measures = {(g.population, g.outcome.name): g.model.measure for g in graded.outcomes}
+    variants = []
+    for v, sentence in zip(reanalysis.variants, reanalysis.sentences):
+        recs = [r for r in reanalysis.recommendations if r["variant"] == v.name]
+        rows = []
+        for e in reanalysis.estimates:
+            if e["variant"] != v.name:
+                continue
+            scale = display_scale(measures.get((e["population"], e["outcome"])), None)
+            base_est, base_ci = _ci(scale, e["base_estimate"], e["base_ci_low"], e["base_ci_high"])
+            row = {
+                "where": " / ".join(x for x in (e["population"], e["outcome"]) if x),
+                "comparison": f"{name(e['treatment'])} vs {name(e['comparator'])}",
+                "base": f"{base_est} ({base_ci})",
+                "base_certainty": e["base_certainty"],
+                "base_magnitude": e["base_magnitude"],
+                "base_mid": e["base_mid_position"],
+                "status": e["status"],
+            }
+            if "estimate" in e:
+                est, ci = _ci(scale, e["estimate"], e["ci_low"], e["ci_high"])
+                row.update(
+                    {
+                        "variant": f"{est} ({ci})",
+                        "as": "" if e["status"] == "compared" else f"{name(e['variant_treatment'])} vs {name(e['variant_comparator'])}",
+                        "certainty": e["certainty"],
+                        "magnitude": e["magnitude"],
+                        "mid": e["mid_position"],
+                        "certainty_changed": e["certainty_changed"],
+                        "magnitude_changed": e["magnitude_changed"],
+                        "mid_changed": e["mid_position_changed"],
+                        "statement_changed": e["statement_changed"],
+                        "changed": e["certainty_changed"] or e["magnitude_changed"] or e["mid_position_changed"],
+                    }
+                )
+            rows.append(row)
+        variants.append(
+            {
+                "id": slug("variant", v.name),
+                "name": v.name,
+                "label": v.label,
+                "claim": v.claim,
+                "rationale": v.applied.variant.rationale if v.applied is not None else "",
+                "changes": list(v.applied.changes) if v.applied is not None else [],
+                "excluded": [{"study": x.study, "reason": x.reason} for x in (v.applied.excluded if v.applied else ())],
+                "sentence": sentence,
+                "changes_recommendation": any(r["changed"] for r in recs),
+                "recs": recs,
+                "estimates": rows,
+                "n_changed": sum(1 for r in rows if r.get("changed")),
+            }
+        )
+    groups = [{"key": k, "label": r.label, "headline": r.headline} for k, r in reanalysis.base.recommendations.items()]
+    matrix = []
+    for gr in groups:
+        cells = []
+        for v in variants:
+            rec = next((r for r in v["recs"] if r["group"] == gr["key"]), None)
+            if rec is None or rec["changed"] is None:
+                cells.append({"text": "not made" + (f": {rec['status'].removeprefix('not recommended: ')}" if rec else ""), "cls": "not-made"})
+            else:
+                cells.append({"text": rec["variant_headline"], "cls": "changed" if rec["changed"] else "same"})
+        matrix.append({**gr, "cells": cells})
+    return {"headline": reanalysis.headline, "variants": variants, "groups": groups, "matrix": matrix}
+
+
 def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, str]] | None = None,
                    budget_figure: str | None = None, document: Mapping | None = None,
-                   versions: Mapping[str, str] | None = None) -> dict:
+                   versions: Mapping[str, str] | None = None, reanalysis=None) -> dict:
     """Everything the template shows, as plain values.  ``figures`` maps a panel name
     (``"<population>_<outcome>"``) to {figure key: data URI}."""
     spec = graded.spec.spec
@@ -342,6 +414,7 @@ def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, 
         "authors": list(spec.project.authors),
         "simulated": spec.project.simulated,
         "methods": methods_sections(graded, recommended, dict(versions) if versions else None),
+        "reanalysis": _reanalysis(reanalysis, labels, graded),
         "panels": panels,
         "recommendations": recs,
         "recommendation_counts": sorted(counts.items()),
