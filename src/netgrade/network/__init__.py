@@ -14,9 +14,11 @@ from .inconsistency import (
 )
 from .league import League
 from .mantel_haenszel import MHNMAResult, mh_nma
+from .metareg import NetworkMetaRegResult, network_metareg
 from .model import NMAResult, nma
 from .netheat import net_heat
 from .ranking import p_scores, rank_probabilities
+from .subgroup_nma import SubgroupLevel, SubgroupNMAResult, SubgroupTest, subgroup_nma
 
 __all__ = [
     "NetworkData",
@@ -46,4 +48,32 @@ __all__ = [
     "MHNMAResult",
     "arm_based_nma",
     "ArmBasedResult",
+    "network_metareg",
+    "NetworkMetaRegResult",
+    "subgroup_nma",
+    "SubgroupNMAResult",
+    "SubgroupLevel",
+    "SubgroupTest",
+]
+
+from .sensitivity import (  # noqa: E402  (sensitivity analyses: leave one out, exclusions, cumulative)
+    NetworkCumulative,
+    NetworkExclusion,
+    NetworkLeaveOneOut,
+    cumulative,
+    exclude_before_year,
+    exclude_high_risk_of_bias,
+    exclude_studies,
+    leave_one_out,
+)
+
+__all__ += [
+    "leave_one_out",
+    "exclude_studies",
+    "exclude_high_risk_of_bias",
+    "exclude_before_year",
+    "cumulative",
+    "NetworkLeaveOneOut",
+    "NetworkExclusion",
+    "NetworkCumulative",
 ]
