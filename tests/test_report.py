@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from netgrade import pipeline
 from netgrade.report.html import slug
@@ -173,3 +174,19 @@ def test_results_hold_the_numbers_the_report_shows(demo):
         assert len(rows) == len(o["ratings"])
         for r in rows:
             assert html.escape(r["statement"], quote=True) in text
+
+
+def test_report_shows_the_robustness_table_and_subgroups(demo):
+    """The demo's report carries the re-analysis under the spine critiques and the
+    subgroup analyses, sentence for sentence as in results.json."""
+    _, text, doc = demo
+    esc = lambda x: str(escape(x))  # noqa: E731  (jinja2's escaping)
+    re_doc = doc["reanalysis"]
+    assert len(re_doc["variants"]) == 13
+    assert esc(re_doc["headline"]) in text
+    for sentence in re_doc["sentences"]:
+        assert esc(sentence) in text
+    assert text.count('<details class="variant"') == 13
+    em = doc["effect_modification"]
+    assert em["sentences"] and all(esc(s) in text for s in em["sentences"])
+    assert text.count('<table class="iceman">') == sum(1 for f in em["findings"] if f["subgroup_nma"] is not None)

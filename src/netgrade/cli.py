@@ -302,6 +302,40 @@ def reanalyse(
 
 
 @app.command()
+def audit(
+    extraction: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Arm- or contrast-level extraction."),
+    second: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, readable=True, help="A second, independent extraction to compare with."),
+    studies: Optional[Path] = typer.Option(None, "--studies", exists=True, dir_okay=False, help="Study table (n_total) for the arm-size check."),
+    integer_scored: bool = typer.Option(False, "--integer-scored", help="The outcome is an integer-scored scale (run the GRIM test)."),
+    tolerance: Optional[List[str]] = typer.Option(None, "--tolerance", help="COLUMN=ABS tolerance for the comparison (repeatable; * for all real columns)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the audit as JSON."),
+) -> None:
+    """Extraction audit: plausibility checks (SD/SE swaps, impossible means, GRIM, sizes,
+    duplicates, CIs on the wrong scale) and, given a second extraction, every discrepancy."""
+    from .data.audit import compare_extractions, plausibility_checks
+
+    tolerances = {k: float(v) for k, v in _pairs(tolerance, "--tolerance").items()} if tolerance else None
+    try:
+        checks = [plausibility_checks(p, studies=studies, integer_scored=integer_scored) for p in [extraction] + ([second] if second else [])]
+        comparison = compare_extractions(extraction, second, tolerances=tolerances) if second else None
+    except (NetgradeError, ValueError) as exc:
+        _fail(exc)
+        return
+    if as_json:
+        doc = {"plausibility": {str(p): c.to_dict() for p, c in zip([extraction, second], checks)}}
+        if comparison is not None:
+            doc["comparison"] = comparison.to_dict()
+        sys.stdout.write(dumps(doc) + "\n")
+        return
+    for path, c in zip([extraction, second], checks):
+        out.print(f"Plausibility of {path.name}:", markup=False)
+        out.print(c.summary(), markup=False)
+        out.print("")
+    if comparison is not None:
+        out.print(comparison.summary(), markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the analysis spec."""
     from .spec import spec_json_schema

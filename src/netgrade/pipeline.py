@@ -507,7 +507,7 @@ def _p_scores(res: NMAResult) -> dict:
     }
 
 
-def results_document(graded: GradeResult, recommended: "RecommendResult | None", reanalysis=None) -> dict:
+def results_document(graded: GradeResult, recommended: "RecommendResult | None", reanalysis=None, subgroups=None) -> dict:
     """Every number of the run, with provenance (input hashes, versions, seed) and no
     timestamp, so that the same inputs give byte-identical JSON."""
     spec = graded.spec.spec
@@ -540,7 +540,8 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None",
             },
             "outcomes": outcomes,
             "recommendations": None if recommended is None else recommended.to_dict(),
-            "reanalysis": None if reanalysis is None else reanalysis.to_dict(),
+            "reanalysis": None if reanalysis is None else {k: v for k, v in reanalysis.to_dict().items() if k != "effect_modification"},
+            "effect_modification": None if subgroups is None else subgroups.to_dict(),
             "warnings": [w.to_dict() for w in graded.warnings],
         }
     )
@@ -579,12 +580,20 @@ def run(
     if loaded.spec.evidence_to_decision.groups:
         tell("evidence to decision and recommendations")
         recommended = recommend(loaded, graded=graded)
-    reanalysis = None
+    reanalysis = subgroups = None
     if loaded.variants:
         from .reanalysis import reanalyse
 
         reanalysis = reanalyse(loaded, progress=lambda stage: tell(f"re-analysis: {stage}"), graded=graded)
-    document = results_document(graded, recommended, reanalysis)
+        subgroups = reanalysis.effect_modification
+    elif loaded.spec.subgroups:
+        from .reanalysis.effect_modification import effect_modification
+
+        tell("subgroup analyses")
+        subgroups = effect_modification(graded)
+    else:
+        subgroups = None
+    document = results_document(graded, recommended, reanalysis, subgroups)
     formats = tuple(loaded.spec.report.formats)
     figures: dict[str, dict] = {}
     embedded: dict[str, dict[str, str]] = {}
@@ -601,7 +610,7 @@ def run(
         budget_uri = data_uri(figure_bytes(budget_fig, "svg"), "svg")
     tell("writing the report")
     html = render_report(
-        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"], reanalysis)
+        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"], reanalysis, subgroups)
     )
     tell("writing the files")
     out = Path(outdir)

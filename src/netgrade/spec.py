@@ -382,6 +382,23 @@ class VariantSpec(_Model):
         return self
 
 
+class SubgroupSpec(_Model):
+    """An effect modifier to test: subgroup network meta-analysis by a study covariate,
+    the test for interaction, and the ICEMAN credibility of any effect modification."""
+
+    name: str
+    covariate: str = Field(description="Column of the studies table (or the data file) that defines the subgroups.")
+    label: str = ""
+    populations: list[str] = Field(default_factory=list, description="Populations to test (default: all).")
+    outcomes: list[str] = Field(default_factory=list, description="Outcomes to test (default: all).")
+    levels: list[str] = Field(default_factory=list, description="Order of the levels (for a gradient); default: as found.")
+    ordered: bool = Field(False, description="The levels are ordered (test a gradient across them).")
+    credibility: dict[str, Any] = Field(
+        default_factory=dict,
+        description="ICEMAN answers the data cannot give: prespecified, direction, prior_evidence, n_modifiers_tested, ...",
+    )
+
+
 class Spec(_Model):
     """A whole analysis."""
 
@@ -399,6 +416,9 @@ class Spec(_Model):
     )
     budget: BudgetSpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
+    subgroups: list[SubgroupSpec] = Field(
+        default_factory=list, description="Effect modifiers to test (subgroup NMA, interaction test, ICEMAN)."
+    )
     variants: list[VariantSpec] = Field(
         default_factory=list, description="Named re-analyses of this spec (netgrade reanalyse)."
     )

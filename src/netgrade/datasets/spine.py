@@ -1101,7 +1101,10 @@ def _certainty_by_procedure(data: "SpineData") -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         write(tmp, data=data)
         spec = Path(tmp) / "spine.toml"
-        spec.write_bytes((Path(__file__).resolve().parent / "spine.toml").read_bytes())
+        here = Path(__file__).resolve().parent
+        # the spec and the files its variants name (critiques, added trials) travel together
+        for name in ("spine.toml", "spine_critiques.toml", "spine_added_trials.csv", "spine_added_rob.csv"):
+            (Path(tmp) / name).write_bytes((here / name).read_bytes())
         result = grade(spec)
     return {
         f"{r['population']}:{r['treatment']}": r["certainty"]

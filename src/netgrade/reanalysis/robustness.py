@@ -307,6 +307,7 @@ class Reanalysis(ResultMixin):
     sentences: tuple[str, ...]
     headline: str
     warnings: tuple[AnalysisWarning, ...] = field(default_factory=tuple)
+    effect_modification: Any = None  # the spec's [[subgroups]] (EffectModification), if any
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.estimates))
@@ -331,6 +332,7 @@ class Reanalysis(ResultMixin):
                 "estimates": list(self.estimates),
                 "recommendations": list(self.recommendations),
                 "base_recommendations": {k: r.headline for k, r in self.base.recommendations.items()},
+                "effect_modification": None if self.effect_modification is None else self.effect_modification.to_dict(),
             }
         )
 
@@ -345,6 +347,9 @@ class Reanalysis(ResultMixin):
                 lines.append(f"    critique: {v.claim}")
             for c in v.applied.changes:
                 lines.append(f"    change: {c}")
+        if self.effect_modification is not None and self.effect_modification.findings:
+            lines += ["", "Subgroup analyses (test for subgroup differences, ICEMAN credibility):"]
+            lines += [f"- {s}" for s in self.effect_modification.sentences()]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -391,6 +396,12 @@ def reanalyse(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | N
         est += e
         recs += r
         sentences.append(variant_sentence(a, e, r))
+    em = None
+    if loaded.spec.subgroups:
+        from .effect_modification import effect_modification
+
+        tell("subgroup analyses")
+        em = effect_modification(base.graded)
     changers = [a for a in analyses if any(r["changed"] for r in recs if r["variant"] == a.name)]
     if not base.recommendations:
         headline = f"{len(analyses)} variants re-analysed (the spec makes no recommendations)."
@@ -401,4 +412,4 @@ def reanalyse(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | N
             f"{len(changers)} of {len(analyses)} critiques change at least one recommendation: "
             + ", ".join(a.label for a in changers) + "."
         )
-    return Reanalysis(base, tuple(analyses), tuple(est), tuple(recs), tuple(sentences), headline)
+    return Reanalysis(base, tuple(analyses), tuple(est), tuple(recs), tuple(sentences), headline, effect_modification=em)

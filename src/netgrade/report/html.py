@@ -367,9 +367,47 @@ def _reanalysis(reanalysis, labels: Mapping[str, str], graded) -> dict | None:
     return {"headline": reanalysis.headline, "variants": variants, "groups": groups, "matrix": matrix}
 
 
+def _subgroups(em, labels: Mapping[str, str], graded) -> list[dict] | None:
+    """The subgroup analyses: per finding the levels, the tests and the ICEMAN items."""
+    if em is None or not em.findings:
+        return None
+    name = lambda t: labels.get(t, t)  # noqa: E731
+    out = []
+    for f in em.findings:
+        entry = {"id": slug("sg", f.name, f.population, f.outcome), "title": f"{f.label} ({' / '.join(x for x in (f.population, f.outcome) if x)})",
+                 "sentence": f.sentence(labels), "reason": f.reason, "levels": [], "tests": [], "iceman": [], "credibility": None,
+                 "rule": []}
+        if f.result is not None:
+            r = f.result
+            scale = display_scale(r.measure, None)
+            for lv in r.levels:
+                entry["levels"].append({"level": lv.level, "k": lv.k, "analysed": lv.fit is not None, "reason": lv.reason or ""})
+            for t in r.tests:
+                cells = []
+                for lv in r.levels:
+                    if lv.fit is None or t.treatment not in lv.fit.treatments:
+                        cells.append("")
+                        continue
+                    eff = lv.fit.effects().set_index("treatment").loc[t.treatment]
+                    est, ci = _ci(scale, eff["estimate"], eff["ci_low"], eff["ci_high"])
+                    cells.append(f"{est} ({ci})")
+                c = f.treatment_credibility.get(t.treatment)
+                entry["tests"].append({"treatment": name(t.treatment), "cells": cells, "q": fmt_num(t.q, 2), "df": t.df,
+                                       "p": _p(t.pval), "flag": t.pval < 0.1, "credibility": c.credibility if c else ""})
+            entry["credibility"] = f.credibility.credibility
+            entry["rule"] = list(f.credibility.rule)
+            for it in f.credibility.items:
+                if it.response is None and not it.core:
+                    continue
+                entry["iceman"].append({"number": it.number, "text": it.text, "answer": it.label if it.response else "unanswered",
+                                        "source": it.source or "", "reason": it.reason})
+        out.append(entry)
+    return out
+
+
 def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, str]] | None = None,
                    budget_figure: str | None = None, document: Mapping | None = None,
-                   versions: Mapping[str, str] | None = None, reanalysis=None) -> dict:
+                   versions: Mapping[str, str] | None = None, reanalysis=None, subgroups=None) -> dict:
     """Everything the template shows, as plain values.  ``figures`` maps a panel name
     (``"<population>_<outcome>"``) to {figure key: data URI}."""
     spec = graded.spec.spec
@@ -415,6 +453,7 @@ def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, 
         "simulated": spec.project.simulated,
         "methods": methods_sections(graded, recommended, dict(versions) if versions else None),
         "reanalysis": _reanalysis(reanalysis, labels, graded),
+        "subgroups": _subgroups(subgroups, labels, graded),
         "panels": panels,
         "recommendations": recs,
         "recommendation_counts": sorted(counts.items()),
