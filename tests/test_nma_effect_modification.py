@@ -653,3 +653,27 @@ def test_constant_covariate_recovers_nma_on_linde2016(method):
     assert res.coef == pytest.approx(ref.coef, rel=1e-10, abs=1e-13)
     assert res.tau2 == pytest.approx(ref.tau2, rel=1e-10)
     assert res.qe == pytest.approx(ref.q, rel=1e-12)
+
+
+def test_iceman_rating_reflects_a_true_interaction_and_its_absence():
+    """The subgroup analysis feeds ICEMAN: with a large true interaction the chance
+    question is answered from the data and the credibility is as high as a between-trial
+    comparison allows (moderate); without one, chance is a very likely explanation and
+    the credibility is low at most."""
+    from netgrade.certainty.iceman import answers_from_spec, assess_credibility, iceman_from_result
+
+    spec = answers_from_spec({"prespecified": True, "protocol": True, "direction": "correct", "rationale": "strong",
+                              "prior_evidence": "supports", "n_modifiers_tested": 1, "continuous_modifier": False})
+    ratings = {}
+    for name, seed, truth in (("interaction", 1, TRUTH_B), ("none", 2, TRUTH_NONE)):
+        net, region = simulate(seed, truth)
+        sg = subgroup_nma(net, region, reference="A", tau2="common", covariate_name="region")
+        data = iceman_from_result(sg, comparison="between-trial", interaction_p=sg.test("B").pval, n_trials=net.n_studies,
+                                  model="random")
+        ratings[name] = assess_credibility(data, spec)
+    yes = ratings["interaction"]
+    assert yes.answer("chance") == "definitely yes" and yes.item("chance").source == "data"
+    assert yes.credibility == "moderate"
+    no = ratings["none"]
+    assert no.answer("chance") == "definitely no"
+    assert no.credibility in ("low", "very low")

@@ -393,6 +393,11 @@ class SubgroupSpec(_Model):
     outcomes: list[str] = Field(default_factory=list, description="Outcomes to test (default: all).")
     levels: list[str] = Field(default_factory=list, description="Order of the levels (for a gradient); default: as found.")
     ordered: bool = Field(False, description="The levels are ordered (test a gradient across them).")
+    model: Literal["auto", "subgroups", "metaregression"] = Field(
+        "auto",
+        description="Subgroup NMA by level, or network meta-regression (one common interaction per unit); "
+        "auto: meta-regression for a numeric covariate, subgroups otherwise.",
+    )
     credibility: dict[str, Any] = Field(
         default_factory=dict,
         description="ICEMAN answers the data cannot give: prespecified, direction, prior_evidence, n_modifiers_tested, ...",

@@ -37,10 +37,20 @@ class SubgroupFinding:
     credibility: Any = None
     treatment_credibility: Mapping[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    kind: str = "subgroups"  # or "metaregression"
 
     @property
     def pval(self) -> float:
-        return float(self.result.q_between_pval) if self.result is not None else math.nan
+        if self.result is None:
+            return math.nan
+        return float(self.result.qm_pval if self.kind == "metaregression" else self.result.q_between_pval)
+
+    def coefficients(self) -> list[dict]:
+        """The interaction coefficients of a meta-regression (name, estimate, CI, p)."""
+        if self.kind != "metaregression" or self.result is None:
+            return []
+        return [{"name": n, **{k: self.result.coefficients.row(n)[k] for k in ("estimate", "se", "ci_low", "ci_high", "pval")}}
+                for n in self.result.interaction_names]
 
     def sentence(self, labels: Mapping[str, str] | None = None) -> str:
         labels = labels or {}
@@ -49,6 +59,16 @@ class SubgroupFinding:
         if self.result is None:
             return f"{head}: not analysed ({self.reason})."
         r = self.result
+        if self.kind == "metaregression":
+            p = r.qm_pval
+            verdict = ("no evidence of effect modification" if not (p < 0.1) else
+                       "some evidence of effect modification" if p >= 0.01 else "strong evidence of effect modification")
+            coefs = "; ".join(
+                f"{c['name']} {c['estimate']:.3g} per unit (95% CI {c['ci_low']:.3g} to {c['ci_high']:.3g})" for c in self.coefficients()
+            )
+            return (f"{head}: network meta-regression ({r.interactions} interaction, centred at {r.centre:.1f}), {coefs}; "
+                    f"test for interaction p = {_p(p)} (chi² = {r.qm:.2f}, df = {r.qm_df}), {verdict}; "
+                    f"ICEMAN credibility of effect modification: {self.credibility.credibility}.")
         p = r.q_between_pval
         levels = [lv for lv in r.levels if lv.fit is not None]
         verdict = (
@@ -74,7 +94,9 @@ class SubgroupFinding:
                 "population": self.population,
                 "outcome": self.outcome,
                 "reason": self.reason,
-                "subgroup_nma": None if self.result is None else self.result.to_dict(),
+                "kind": self.kind,
+                "subgroup_nma": None if self.result is None or self.kind != "subgroups" else self.result.to_dict(),
+                "metaregression": None if self.result is None or self.kind != "metaregression" else self.result.to_dict(),
                 "credibility": None if self.credibility is None else self.credibility.to_dict(),
                 "treatment_credibility": {k: v.to_dict() for k, v in self.treatment_credibility.items()},
                 "sentence": self.sentence(),
@@ -108,6 +130,11 @@ class EffectModification(ResultMixin):
             if f.result is None:
                 rows.append({"subgroup": f.name, "population": f.population, "outcome": f.outcome, "treatment": None,
                              "q": None, "df": None, "pval": None, "credibility": None, "reason": f.reason})
+                continue
+            if f.kind == "metaregression":
+                rows.append({"subgroup": f.name, "population": f.population, "outcome": f.outcome, "treatment": "all",
+                             "q": f.result.qm, "df": f.result.qm_df, "pval": f.result.qm_pval,
+                             "credibility": f.credibility.credibility, "reason": None})
                 continue
             rows.append({"subgroup": f.name, "population": f.population, "outcome": f.outcome, "treatment": "all",
                          "q": f.result.q_between, "df": f.result.q_between_df, "pval": f.result.q_between_pval,
@@ -183,6 +210,12 @@ def effect_modification(graded) -> EffectModification:
             base = dict(name=sg.name, label=sg.label or sg.name, covariate=sg.covariate, population=g.population,
                         outcome=g.outcome.name)
             mapping = _covariate_map(graded.inputs, sg.covariate, res.data.studies, where)
+            numeric = _numeric(mapping)
+            if sg.model == "metaregression" or (sg.model == "auto" and numeric is not None):
+                if numeric is None:
+                    raise SpecError(f"{where}: model = 'metaregression' needs a numeric covariate; {sg.covariate!r} is not")
+                findings.append(_metaregression(res, numeric, sg, base, answers_continuous(sg, n_modifiers)))
+                continue
             if len(set(mapping.values())) < 2:
                 findings.append(SubgroupFinding(**base, reason=f"{sg.covariate} has fewer than two levels in this network"))
                 continue
@@ -195,7 +228,7 @@ def effect_modification(graded) -> EffectModification:
             except NetgradeError as exc:
                 findings.append(SubgroupFinding(**base, reason=str(exc).splitlines()[0]))
                 continue
-            n_trials = sum(len(lv.studies) for lv in sub.levels if lv.fit is not None) if hasattr(sub.levels[0], "studies") else res.k
+            n_trials = sum(lv.k for lv in sub.levels if lv.fit is not None)
             common = dict(comparison="between-trial", n_trials=n_trials, model="random" if res.is_random else "common",
                           ordered=sg.ordered)
             data_answers = iceman_from_data(interaction_p=sub.q_between_pval, **common)
@@ -211,3 +244,36 @@ def effect_modification(graded) -> EffectModification:
                     per_treatment[t.treatment] = assess_credibility(d, answers)
             findings.append(SubgroupFinding(**base, result=sub, credibility=overall, treatment_credibility=per_treatment))
     return EffectModification(tuple(findings), treatment_labels(graded.inputs))
+
+
+def _numeric(mapping: Mapping[str, str]) -> dict[str, float] | None:
+    try:
+        values = {s: float(v) for s, v in mapping.items()}
+    except ValueError:
+        return None
+    return values if len(set(values.values())) > 2 else None
+
+
+def answers_continuous(sg, n_modifiers: int):
+    spec_answers = dict(sg.credibility)
+    spec_answers.setdefault("n_modifiers_tested", n_modifiers)
+    spec_answers.setdefault("continuous_modifier", True)
+    spec_answers.setdefault("cut_points", "none")
+    return answers_from_spec(spec_answers)
+
+
+def _metaregression(res, values: Mapping[str, float], sg, base: dict, answers) -> SubgroupFinding:
+    """Network meta-regression with one common interaction per unit of the covariate
+    (centred at its mean), its Wald test, and ICEMAN with no cut points."""
+    from ..network.metareg import network_metareg
+
+    try:
+        mr = network_metareg(
+            res, dict(values), interactions="common", method=res.method if res.method in ("FE", "DL", "REML", "ML") else "REML",
+            centre="mean", missing="exclude", covariate_name=sg.covariate,
+        )
+    except NetgradeError as exc:
+        return SubgroupFinding(**base, reason=str(exc).splitlines()[0], kind="metaregression")
+    data = iceman_from_data(interaction_p=mr.qm_pval, comparison="between-trial", n_trials=len(values),
+                            model="random" if res.is_random else "common")
+    return SubgroupFinding(**base, result=mr, credibility=assess_credibility(data, answers), kind="metaregression")

@@ -377,7 +377,18 @@ def _subgroups(em, labels: Mapping[str, str], graded) -> list[dict] | None:
         entry = {"id": slug("sg", f.name, f.population, f.outcome), "title": f"{f.label} ({' / '.join(x for x in (f.population, f.outcome) if x)})",
                  "sentence": f.sentence(labels), "reason": f.reason, "levels": [], "tests": [], "iceman": [], "credibility": None,
                  "rule": []}
-        if f.result is not None:
+        entry["kind"] = f.kind
+        entry["coefficients"] = [
+            {"name": c["name"], "estimate": fmt_num(c["estimate"], 3), "ci": f"{fmt_num(c['ci_low'], 3)} to {fmt_num(c['ci_high'], 3)}",
+             "p": _p(c["pval"])} for c in f.coefficients()
+        ]
+        if f.result is not None and f.kind == "metaregression":
+            entry["credibility"] = f.credibility.credibility
+            entry["rule"] = list(f.credibility.rule)
+            entry["iceman"] = [{"number": it.number, "text": it.text, "answer": it.label if it.response else "unanswered",
+                                "source": it.source or "", "reason": it.reason}
+                               for it in f.credibility.items if it.response is not None or it.core]
+        elif f.result is not None:
             r = f.result
             scale = display_scale(r.measure, None)
             for lv in r.levels:
