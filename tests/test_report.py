@@ -189,4 +189,4 @@ def test_report_shows_the_robustness_table_and_subgroups(demo):
     assert text.count('<details class="variant"') == 13
     em = doc["effect_modification"]
     assert em["sentences"] and all(esc(s) in text for s in em["sentences"])
-    assert text.count('<table class="iceman">') == sum(1 for f in em["findings"] if f["subgroup_nma"] is not None)
+    assert text.count("<table class=\"iceman\">") == sum(1 for f in em["findings"] if f["subgroup_nma"] is not None or f["metaregression"] is not None)
