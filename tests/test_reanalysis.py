@@ -205,3 +205,12 @@ def test_cli_reanalyse_json(tmp_path):
     assert (tmp_path / "robustness.csv").is_file() and json.loads((tmp_path / "robustness.json").read_text()) == doc
     bad = CliRunner().invoke(app, ["reanalyse", str(example("spine").spec_path), "-v", "nope"])
     assert bad.exit_code == 1 and "no variant named nope" in bad.stderr
+
+
+def test_cli_reanalyse_hierarchy():
+    res = CliRunner().invoke(app, ["reanalyse", str(example("spine").spec_path), "--hierarchy", "--level-reference",
+                                   "class=control", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [v["name"] for v in doc["variants"]] == ["level-class"]  # no finer column given: lump only
+    assert doc["variants"][0]["treatment_map"]["epidural_LA"] == ["epidural"]

@@ -276,16 +276,26 @@ def reanalyse(
     as_json: bool = typer.Option(False, "--json", help="Print the robustness table as JSON."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write robustness.json and robustness.csv here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    hierarchy: bool = typer.Option(False, "--hierarchy", help="Instead of the spec's variants: every level of the treatment hierarchy (lump/split)."),
+    finer_column: Optional[str] = typer.Option(None, "--finer-column", help="With --hierarchy: the data column of the finer level (to split)."),
+    level_reference: Optional[List[str]] = typer.Option(None, "--level-reference", help="With --hierarchy: LEVEL=TREATMENT reference at that level (repeatable)."),
 ) -> None:
     """Re-run the analysis under every variant (critique) and show what changes."""
+    from functools import partial
+
+    from .reanalysis import lump_split
     from .reanalysis import reanalyse as run_reanalyse
 
+    if hierarchy:
+        runner_fn = partial(lump_split, finer_column=finer_column, reference=_pairs(level_reference, "--level-reference"))
+    else:
+        runner_fn = partial(run_reanalyse, only=variant)
     try:
         if quiet or as_json:
-            result = run_reanalyse(spec, only=variant)
+            result = runner_fn(spec)
         else:
             with err.status("netgrade: re-analysis", spinner="dots") as status:
-                result = run_reanalyse(spec, only=variant, progress=lambda s: status.update(f"netgrade: {s}"))
+                result = runner_fn(spec, progress=lambda s: status.update(f"netgrade: {s}"))
     except NetgradeError as exc:
         _fail(exc)
         return

@@ -442,6 +442,19 @@ def _grouped_warnings(
     return tuple(out)
 
 
+def _reported_settings(result) -> dict:
+    """The refit settings every sensitivity result reports (one place for the keys)."""
+    return {
+        "reference": result.reference,
+        "method": result.method,
+        "tau2_fixed": result.tau2_fixed,
+        "measure": result.measure,
+        "level": result.level,
+        "scale": _scale_note(result.measure),
+        "thresholds": result.thresholds.to_dict(),
+    }
+
+
 def _scale_note(measure: str) -> str:
     try:
         from ..data.effect_sizes import measure_info
@@ -695,13 +708,7 @@ class NetworkLeaveOneOut(ResultMixin):
         return jsonable(
             {
                 "analysis": "leave_one_out",
-                "reference": self.reference,
-                "method": self.method,
-                "tau2_fixed": self.tau2_fixed,
-                "measure": self.measure,
-                "level": self.level,
-                "scale": _scale_note(self.measure),
-                "thresholds": self.thresholds.to_dict(),
+                **_reported_settings(self),
                 "full": self.full.to_dict(),
                 "steps": [s.to_dict() for s in self.steps],
                 "treatments": [t.to_dict() for t in self.treatments],
@@ -919,13 +926,7 @@ class NetworkExclusion(ResultMixin):
             {
                 "analysis": "exclusion",
                 "criterion": self.criterion,
-                "reference": self.reference,
-                "method": self.method,
-                "tau2_fixed": self.tau2_fixed,
-                "measure": self.measure,
-                "level": self.level,
-                "scale": _scale_note(self.measure),
-                "thresholds": self.thresholds.to_dict(),
+                **_reported_settings(self),
                 "excluded": [e.to_dict() for e in self.excluded],
                 "kept_unassessed": list(self.kept_unassessed),
                 "original": self.original.to_dict(),
@@ -1231,13 +1232,7 @@ class NetworkCumulative(ResultMixin):
             {
                 "analysis": "cumulative",
                 "order_by": self.order_by,
-                "reference": self.reference,
-                "method": self.method,
-                "tau2_fixed": self.tau2_fixed,
-                "measure": self.measure,
-                "level": self.level,
-                "scale": _scale_note(self.measure),
-                "thresholds": self.thresholds.to_dict(),
+                **_reported_settings(self),
                 "steps": [s.to_dict() for s in self.steps],
                 "excluded": [e.to_dict() for e in self.excluded],
                 "warnings": [w.to_dict() for w in self.warnings],
