@@ -98,6 +98,8 @@ def test_report_sections(demo):
     assert "Minimal important difference (MID) 1.5 cm" in text
     assert "DerSimonian-Laird" in text
     assert "rated down once for both" in text
+    assert "The whole analysis was repeated under 13 pre-declared variants" in text
+    assert "Spinal region: subgroup network meta-analysis (network meta-regression for a numeric covariate) by region" in text
     # warnings and provenance from the results
     for w in doc["warnings"]:
         assert html.escape(w["message"]) in text

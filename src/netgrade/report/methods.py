@@ -195,6 +195,26 @@ def methods_sections(graded, recommended=None, versions: dict | None = None) -> 
             rec.append(f"The panel overrode {len(overrides)} computed recommendation{'s' if len(overrides) != 1 else ''}, each with its justification.")
         sections.append(("From evidence to recommendations", rec))
 
+    # -- effect modification and re-analyses --------------------------------------
+    extra = []
+    for sg in spec.subgroups:
+        kind = {"subgroups": "subgroup network meta-analysis", "metaregression": "network meta-regression"}.get(sg.model)
+        what = kind or "subgroup network meta-analysis (network meta-regression for a numeric covariate)"
+        extra.append(
+            f"{sg.label or sg.name}: {what} by {sg.covariate}, with the test for subgroup differences (Wald test of the "
+            "treatment-by-covariate interactions) and the ICEMAN credibility of any effect modification (Schandelmaier "
+            "et al. 2020, CMAJ 192:E901)."
+        )
+    variants = getattr(loaded, "variants", ())
+    if variants:
+        extra.append(
+            f"The whole analysis was repeated under {len(variants)} pre-declared variant{'s' if len(variants) != 1 else ''} "
+            "(each answering one critique: " + "; ".join(v.label or v.name for v in variants) + "), and every estimate, "
+            "certainty rating, magnitude class, statement and recommendation was compared with the base analysis."
+        )
+    if extra:
+        sections.append(("Effect modification and re-analyses", extra))
+
     if versions:
         sections.append(
             ("Software", ["Analysed with " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."])
