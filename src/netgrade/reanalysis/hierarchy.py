@@ -85,4 +85,4 @@ def lump_split(
     if not variants:
         raise SpecError(f"no other level of the hierarchy to compare with {here!r}"
                         + ("" if finer_column else " (give finer_column to split)"))
-    return reanalyse(loaded, progress=progress, variants=variants)
+    return reanalyse(loaded, progress=progress, variants=variants, noun=("level of the hierarchy", "levels of the hierarchy"))

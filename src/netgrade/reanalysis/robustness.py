@@ -360,10 +360,10 @@ class Reanalysis(ResultMixin):
 
 
 def reanalyse(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | None = None,
-              only: list[str] | None = None, graded=None, variants=None) -> Reanalysis:
+              only: list[str] | None = None, graded=None, variants=None, noun: tuple[str, str] = ("critique", "critiques")) -> Reanalysis:
     """Run the base analysis and every variant of the spec (or those named in
     ``only``, or the ``variants`` given) and compare them (``graded``: the base
-    grading, if already done)."""
+    grading, if already done; ``noun``: singular and plural naming the variants in the headline)."""
     from ..inputs import read_inputs
 
     tell = progress or (lambda _s: None)
@@ -406,10 +406,10 @@ def reanalyse(spec: LoadedSpec | str | Path, progress: Callable[[str], None] | N
     if not base.recommendations:
         headline = f"{len(analyses)} variants re-analysed (the spec makes no recommendations)."
     elif not changers:
-        headline = f"No critique changes any recommendation ({len(analyses)} variants re-analysed)."
+        headline = f"No {noun[0]} changes any recommendation ({len(analyses)} variants re-analysed)."
     else:
         headline = (
-            f"{len(changers)} of {len(analyses)} critiques change at least one recommendation: "
+            f"{len(changers)} of {len(analyses)} {noun[1]} change at least one recommendation: "
             + ", ".join(a.label for a in changers) + "."
         )
     return Reanalysis(base, tuple(analyses), tuple(est), tuple(recs), tuple(sentences), headline, effect_modification=em)
