@@ -66,6 +66,57 @@ def test_eight_core_questions_in_form_order():
     assert I.question("Few-Modifiers").key == "few_modifiers"
 
 
+def test_core_question_wording_and_where_it_comes_from():
+    # item 1 is verbatim from the iceman.help manual; items 2-8 from the public
+    # re-statement of CMAJ Table 1 (item 6 with its comma); Table 1 itself was not found
+    assert [q.text for q in I.QUESTIONS if q.core] == [
+        "Is the analysis of effect modification based on comparison within rather than between trials?",
+        "For within-trial comparisons, is the effect modification similar from trial to trial?",
+        "For between-trial comparisons, is the number of trials large?",
+        "Was the direction of effect modification correctly hypothesized a priori?",
+        "Does a test for interaction suggest that chance is an unlikely explanation of the apparent effect modification?",
+        "Did the authors test only a small number of effect modifiers, or consider the number in their statistical analysis?",
+        "Did the authors use a random-effects model?",
+        "If the effect modifier is a continuous variable, were arbitrary cut points avoided?",
+    ]
+    assert I.question(1).source == "ICEMAN manual, meta-analyses, item 1 (verbatim)"
+    for n in range(2, 9):
+        assert "full text not read" in I.question(n).source
+    for q in I.QUESTIONS:
+        if not q.core:
+            assert "its wording was not found" in q.source
+
+
+def test_item_4_descriptions_are_the_manuals():
+    # iceman.help manual, RCT item 1 (same question), response options table
+    assert dict(I.question("direction_a_priori").labels) == {
+        "definitely yes": "Prior protocol available and includes hypothesis with correct specification of direction",
+        "probably yes": "No protocol available but unequivocal statement of a priori hypothesis with correct direction",
+        "probably no": "Vague hypothesis or hypothesized direction unclear",
+        "definitely no": "Clearly post-hoc, results inconsistent with hypothesized direction, or biologically very implausible",
+    }
+
+
+def test_unverified_labels_are_marked_and_defaults_documented():
+    # labels and rules no source confirmed stay marked as netgrade's
+    assert dict(I.question("chance").labels)["probably no"] == "Chance a likely explanation (label inferred)"
+    assert all(lab.endswith("(netgrade label)") for c, lab in I.question("within_trial").labels if c != "definitely no")
+    assert I.CHANCE_CUTPOINTS == (0.001, 0.01, 0.05)
+    doc = I.__doc__
+    assert "3. p-value categories for item 5: no source gives them" in doc
+    assert "no algorithm was found, so netgrade's default rule stands" in doc
+
+
+@pytest.mark.parametrize("p, flagged", [(0.0999, False), (0.1, True), (0.3, True)])
+def test_scope_boundary_follows_the_form(p, flagged):
+    # the form: "interaction or meta-regression p < 0.1"; the FAQ says "p-value <= 0.1";
+    # netgrade follows the form, so p = 0.1 exactly is flagged
+    a = assess_credibility(iceman_from_data(interaction_p=p, comparison="within-trial", n_trials=8), STRONG_SPEC)
+    assert any("does not apply when there is none" in w for w in a.warnings) == flagged
+    assert a.answer("chance") == "definitely no"
+    assert I.CEILINGS["chance"]["definitely no"] == "low"
+
+
 # ---------------------------------------------------------------------------------
 # response validation: every option of every question
 

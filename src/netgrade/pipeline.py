@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import __version__
 from ._result import ResultMixin, jsonable
+from .certainty.absolute import RATIO_MEASURES
 from .certainty.magnitude import classify_magnitude
 from .certainty.rating import CertaintyTable, DomainGroup, RatingRules, rate_network
 from .certainty.statements import GRADE_STYLE, SPINE_STYLE, informative_statement
@@ -115,8 +116,6 @@ class GradeResult(ResultMixin):
         lines = [self.spec.spec.project.title]
         if self.spec.spec.project.simulated:
             lines.append("SIMULATED DATA: illustrative only, not the review's trial data.")
-        from .certainty.absolute import RATIO_MEASURES
-
         for g in self.outcomes:
             ratio = g.outcome.measure.upper() in RATIO_MEASURES
             shown = (lambda x: math.exp(x)) if ratio else (lambda x: x)
@@ -387,6 +386,19 @@ def _budget(spec):
     )
 
 
+def _absolute_text(graded: GradeResult, g: GradedOutcome, label: str, rec: dict) -> str:
+    """The SoF table's absolute effect of one estimate ("129 more per 1,000 (from ... to
+    ...)" at the outcome's baseline risk), or "" without a baseline risk."""
+    if g.outcome.baseline_risk is None:
+        return ""
+    sof = graded.summary_of_findings(g.outcome.name, g.population)
+    for row in sof.rows:
+        if row.intervention == label and row.estimate == rec["estimate"] and row.absolute:
+            a = row.absolute[0]
+            return f"{a.difference_text()} at a baseline risk of {100 * g.outcome.baseline_risk:g}%"
+    return ""
+
+
 def build_etd(graded: GradeResult, group, budget=None):
     """The evidence-to-decision record of one recommendation group, its benefits taken
     from the graded network estimates (every outcome, critical ones marked so)."""
@@ -413,20 +425,25 @@ def build_etd(graded: GradeResult, group, budget=None):
                     f"treatments: {', '.join(g.model.treatments)}"
                 )
             mag = classify_magnitude(rec["estimate"], out)
+            effect = {"estimate": rec["estimate"], "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
+                      "unit": g.outcome.unit, "absolute": ""}
+            if g.outcome.measure.upper() in RATIO_MEASURES:
+                # ratios read on their own scale (OR 1.71, not its logarithm); the MID's unit
+                # (per 1,000) belongs to the absolute effect, which the SoF table gives
+                effect = {k: math.exp(rec[k]) for k in ("estimate", "ci_low", "ci_high")}
+                effect["unit"] = ""
+                effect["absolute"] = _absolute_text(graded, g, labels.get(code, code), rec)
             benefits.append(
                 {
                     "intervention": labels.get(code, code),
                     "comparator": in_sentence(labels.get(comparator, comparator)),
                     "outcome": g.outcome.label or g.outcome.name,
-                    "estimate": rec["estimate"],
-                    "ci_low": rec["ci_low"],
-                    "ci_high": rec["ci_high"],
+                    **effect,
                     "certainty": rec["certainty"],
                     "magnitude": mag,
                     "statement": rec["statement"],
                     "importance": "critical" if g.outcome.critical else "important",
                     "measure": g.outcome.measure,
-                    "unit": g.outcome.unit,
                 }
             )
     members = [labels.get(c, c) for c in group.interventions]

@@ -20,8 +20,39 @@ manual at iceman.help (``manual/meta.html``, ``manual/rct.html``, ``manual/faq.h
 published application of the meta-analysis form (Stem Cell Res Ther 2022,
 doi:10.1186/s13287-022-02883-3, Table 2) for the item-specific response labels; and a
 public re-statement of the eight meta-analysis questions that says it copied them from
-Table 1 of the paper.  The full text of the paper and the PDF form were *not* available;
+Table 1 of the paper ("The 8 META-ANALYSIS core questions were READ FROM TABLE 1 of the
+paper (PMC7829020)").  The full text of the paper and the PDF form were *not* available;
 every statement below says how firm it is.
+
+A second search (2026) looked again for primary text -- the CMAJ full text (PMC copy,
+cmaj.ca), the iceman.help form and manual pages, and later papers that apply or describe
+ICEMAN (GRADE guidance 36, J Clin Epidemiol 2023; Core GRADE 3, BMJ 2025;389:e081905).
+Only abstracts of those papers were stored, so none of the five open points below could
+be settled from a primary source.  What it added: the older iceman.help FAQ
+(``/frequently-asked-questions``) -- "state that you applied ICEMAN to potential effect
+modifications with an interaction p-value of 0.1 or smaller. In the results, provide
+interaction p-values and credibility ratings using the wording as suggested in ICEMAN.
+If the credibility is moderate or high, justify using ICEMAN criteria."; the manual's
+reporting page (``manual/index.html``) -- "We do not recommend reporting overall
+credibility as a percentage" and the legend of its summary tables, "(–) definitely
+reduces credibility; (-) probably reduces credibility or uncl[ear]"; and the Core GRADE 3
+abstract -- "Critical criteria for judging the credibility of any apparent subgroup
+effects include whether the analysis is based on within trial or between trial
+comparisons, the P value of a test of interaction, and whether the analysis is based on
+a small number of a priori hypotheses with a specified direction."
+
+Status of the open points (second search):
+
+1. Wording of items 2-8: still only the re-statement; item 6 now keeps its comma
+   ("effect modifiers, or consider"), as the re-statement has it.  Not verified against
+   Table 1.
+2. Response labels: no new source; item 1 labels other than "Completely between" remain
+   netgrade's, and "Chance a likely explanation" remains inferred.
+3. p-value categories for item 5: no source gives them; the netgrade default stands.
+4. Wording of the optional item: not found; netgrade's three considerations stand.
+5. Overall rating: every source found leaves it to judgement (the form: "Click scale to
+   rate manually"; the manual: no percentages; the FAQ: justify moderate or high by the
+   items); no algorithm was found, so netgrade's default rule stands.
 
 The eight core questions (:data:`QUESTIONS`, numbers as on the form):
 
@@ -33,8 +64,8 @@ The eight core questions (:data:`QUESTIONS`, numbers as on the form):
 4. "Was the direction of effect modification correctly hypothesized a priori?"
 5. "Does a test for interaction suggest that chance is an unlikely explanation of the
    apparent effect modification?"
-6. "Did the authors test only a small number of effect modifiers or consider the number
-   in their statistical analysis?"
+6. "Did the authors test only a small number of effect modifiers, or consider the
+   number in their statistical analysis?"
 7. "Did the authors use a random-effects model?"
 8. "If the effect modifier is a continuous variable, were arbitrary cut points avoided?"
 
@@ -74,7 +105,10 @@ effect modification (interaction or meta-regression p < 0.1). It does not apply 
 there is no suggestion of effect modification."  The FAQ adds: "When the statistical
 evidence for effect modification is weak, the overall credibility will be low regardless
 of other items."  An interaction p of 0.1 or more is therefore rated but flagged with a
-warning, and item 5 caps the rating at low.
+warning, and item 5 caps the rating at low.  The sources differ at p = 0.1 exactly: the
+form says "p < 0.1", the FAQ "a p-value ≤ 0.1" and "Skip ICEMAN when the interaction
+p-value exceeds 0.1" (older FAQ: "0.1 or smaller").  netgrade follows the form (and its
+own effect-modification verdict, which uses p < 0.1), so p = 0.1 is flagged.
 
 The optional item ("additional considerations").  Its wording was not found.  netgrade
 records three considerations the brief and the subgroup literature name -- consistency
@@ -142,7 +176,9 @@ gives no algorithm.  netgrade's default rule, conservative by design:
    (random effects) definitely no -> moderate; item 1 definitely no (completely between
    trials) -> low, or moderate when item 3 says the number of trials is large or rather
    large (the published application shows "Maximum usually moderate" and "Maximum
-   usually low" next to between-trial analyses); optional items cap only when
+   usually low" next to between-trial analyses, though not consistently with the
+   number of trials: "Very small" sits next to "moderate" and "Rather large" next to
+   "low", so it cannot ground a rule); optional items cap only when
    "definitely no" (-> moderate) and never raise a rating.
 2. An applicable core question left unanswered counts as "probably no or unclear".
 3. The rating is the lowest ceiling; if three or more applicable core questions are
@@ -298,7 +334,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         6,
         "few_modifiers",
-        "Did the authors test only a small number of effect modifiers or consider the number in their statistical analysis?",
+        "Did the authors test only a small number of effect modifiers, or consider the number in their statistical analysis?",
         source=_TABLE1,
     ),
     Question(

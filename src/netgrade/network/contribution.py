@@ -230,44 +230,194 @@ def _topological_order(nodes, flows, label: str) -> list[str]:
     return order
 
 
-def _shortest_path_row(flows, source: str, sink: str, n_edges: int) -> np.ndarray:
-    """Papakonstantinou et al. (2018): iterative decomposition along shortest paths."""
-    remaining = {e: f for (_, _, f, e) in flows}
-    ends = {e: (u, v) for (u, v, _, e) in flows}
-    out: dict[str, list[int]] = {}
-    for u, v, _, e in sorted(flows, key=lambda x: x[3]):
-        out.setdefault(u, []).append(e)
-    contrib = np.zeros(n_edges)
+def _screen_rows(Hm: np.ndarray, ea: np.ndarray, eb: np.ndarray, src: np.ndarray, snk: np.ndarray, T: int):
+    """Vectorised screen of all rows of H at once: which rows may fail the flow checks.
+
+    Returns ``(suspect, U, V, F, active)``: ``suspect[r]`` is True where row r has a missing
+    entry, may not be a unit flow from its source to its sink (net flows computed for all
+    rows in one matrix product, with a margin for the rounding difference to the exact
+    sequential check of :func:`_row_flow`) or may have a cycle (Kahn's algorithm on all
+    rows at once).  Suspect rows are re-checked exactly, one by one, with the original
+    checks, so errors and messages are those of the row-by-row implementation.  ``U``,
+    ``V`` and ``F`` (R x E) give the tail, head and amount of every edge's flow in every
+    row, ``active`` where it exceeds the rounding threshold.
+    """
+    R, E = Hm.shape
+    finite = np.isfinite(Hm)
+    absH = np.abs(np.where(finite, Hm, 0.0))
+    active = absH > _FLOW_TOL
+    pos = Hm > 0
+    U = np.where(pos, ea[None, :], eb[None, :])
+    V = np.where(pos, eb[None, :], ea[None, :])
+    Hz = np.where(active, Hm, 0.0)
+    inc = np.zeros((E, T))
+    inc[np.arange(E), ea] = 1.0
+    inc[np.arange(E), eb] = -1.0
+    net = Hz @ inc  # net outflow at every node, every row
+    # the exact check sums sequentially; both sums are within (E + 2) eps Σ|h| of the truth
+    margin = 2.0 * (E + 2) * np.finfo(float).eps * absH.sum(axis=1) + 1e-15
+    limit = _CONSERVATION_TOL - margin
+    rows = np.arange(R)
+    suspect = ~finite.all(axis=1)
+    suspect |= np.abs(net[rows, src] - 1.0) > limit
+    net[rows, src] = 0.0
+    net[rows, snk] = 0.0
+    suspect |= (np.abs(net) > limit[:, None]).any(axis=1)
+    suspect |= _cyclic_rows(U, V, active, T)
+    return suspect, U, V, absH, active
+
+
+def _cyclic_rows(U: np.ndarray, V: np.ndarray, active: np.ndarray, T: int, chunk: int = 256) -> np.ndarray:
+    """Rows whose flow graph has a directed cycle (Kahn's algorithm, all rows of a chunk at once)."""
+    R = active.shape[0]
+    out = np.zeros(R, dtype=bool)
+    for start in range(0, R, chunk):
+        stop = min(R, start + chunk)
+        rr, kk = np.nonzero(active[start:stop])
+        n = stop - start
+        A = np.zeros((n, T, T), dtype=np.float32)
+        A[rr, U[start:stop][rr, kk], V[start:stop][rr, kk]] = 1.0
+        indeg = A.sum(axis=1)
+        left = np.ones((n, T), dtype=bool)
+        while True:
+            free = left & (indeg == 0)
+            if not free.any():
+                break
+            left &= ~free
+            indeg -= np.matmul(free[:, None, :].astype(np.float32), A)[:, 0, :]
+        out[start:stop] = left.any(axis=1)
+    return out
+
+
+def _levels(A: np.ndarray, start: int, stop_at: int = -1) -> np.ndarray:
+    """Breadth-first levels (number of edges) from ``start`` in the boolean adjacency
+    matrix ``A``; −1 where unreachable.  Stops after the level of ``stop_at``."""
+    dist = np.full(A.shape[0], -1, dtype=np.intp)
+    dist[start] = 0
+    frontier = np.array([start])
+    d = 0
+    while frontier.size and (stop_at < 0 or dist[stop_at] < 0):
+        d += 1
+        frontier = np.flatnonzero(A[frontier].any(axis=0) & (dist < 0))
+        dist[frontier] = d
+    return dist
+
+
+def _shortest_path_row(u: np.ndarray, v: np.ndarray, f: np.ndarray, s: int, t: int, T: int) -> np.ndarray:
+    """Papakonstantinou et al. (2018): iterative decomposition along shortest paths.
+
+    The flow's edges k = 0..m−1 (in the order of the columns of H) run from node u[k] to
+    v[k] and carry f[k] > 0.  Repeatedly: take the shortest (fewest edges) path from s to t
+    over the edges that still carry flow, ties broken by the breadth-first search that scans
+    every node's edges in column order; give every edge of the path φ/ℓ, with φ the smallest
+    remaining flow on the path and ℓ its length; subtract φ; drop the edges left with no
+    flow (≤ ``_FLOW_TOL``).  Returns the contributions of the m edges.
+
+    The breadth-first tie-break picks, among the shortest paths, the one whose sequence
+    of column indices (read from s) is lexicographically smallest (induction over the
+    levels of the search: a node's parent is the first node of the previous level, in
+    queue order, with an edge to it).  Edges are only ever removed, so (i) the length of
+    the shortest path never decreases and (ii) while it stays ℓ, the paths of length ℓ
+    are those of the level graph fixed at the start of that phase (edges u→v with
+    dist(s, u) + 1 + dist(v, t) = ℓ), and the lexicographically smallest one never
+    decreases.  Each phase is therefore one depth-first search in column order with a
+    current-edge pointer and dead-end marks per node (as in Dinic's maximum-flow
+    algorithm), instead of one breadth-first search of the whole network per path; the
+    paths taken, their order and the floating-point operations are those of the
+    path-by-path search.  Phases of length 1 and 2 (a direct edge; paths s→a→t, which
+    share no edge) are applied with numpy at once.
+    """
+    m = f.shape[0]
+    rem = f.astype(float, copy=True)
+    live = np.ones(m, dtype=bool)
+    contrib = np.zeros(m)
+    idx = np.full((T, T), -1, dtype=np.intp)
+    idx[u, v] = np.arange(m)
+    A = np.zeros((T, T), dtype=bool)
+    A[u, v] = True
     while True:
-        # breadth-first search for the path with fewest edges, edges visited in column order
-        prev: dict[str, int] = {}
-        seen = {source}
-        queue = deque([source])
-        while queue and sink not in seen:
-            node = queue.popleft()
-            for e in out.get(node, ()):
-                if e not in remaining:
-                    continue
-                nxt = ends[e][1]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    prev[nxt] = e
-                    queue.append(nxt)
-        if sink not in seen:
+        ds = _levels(A, s, stop_at=t)
+        L = int(ds[t])
+        if L < 0:
             break
-        path = []
-        node = sink
-        while node != source:
-            e = prev[node]
-            path.append(e)
-            node = ends[e][0]
-        phi = min(remaining[e] for e in path)
-        for e in path:
-            contrib[e] += phi / len(path)
-            remaining[e] -= phi
-            if remaining[e] <= _FLOW_TOL:
-                del remaining[e]
+        if L == 1:
+            k = idx[s, t]
+            phi = rem[k]
+            contrib[k] += phi
+            rem[k] -= phi
+            live[k] = False
+            A[s, t] = False
+        elif L == 2:
+            mid = np.flatnonzero(A[s] & A[:, t])
+            k1, k2 = idx[s, mid], idx[mid, t]
+            phi = np.minimum(rem[k1], rem[k2])
+            share = phi / 2
+            contrib[k1] += share
+            contrib[k2] += share
+            rem[k1] -= phi
+            rem[k2] -= phi
+            gone = np.concatenate([k1, k2])
+            gone = gone[rem[gone] <= _FLOW_TOL]
+            live[gone] = False
+            A[u[gone], v[gone]] = False
+        else:
+            dt = _levels(A.T, t, stop_at=s)
+            kk = np.flatnonzero(live)
+            du, dv = ds[u[kk]], dt[v[kk]]
+            kk = kk[(du >= 0) & (dv >= 0) & (du + 1 + dv == L)]
+            adj: list[list[tuple[int, int]]] = [[] for _ in range(T)]
+            for k, a, b in zip(kk.tolist(), u[kk].tolist(), v[kk].tolist()):
+                adj[a].append((k, b))  # column order within every node
+            rem_l, con_l, live_l = rem.tolist(), contrib.tolist(), live.tolist()
+            _dfs_phase(adj, rem_l, con_l, live_l, s, t, T)
+            rem, contrib = np.array(rem_l), np.array(con_l)
+            live = np.array(live_l, dtype=bool)
+            A[:] = False
+            A[u[live], v[live]] = True
     return contrib
+
+
+def _dfs_phase(adj, rem, con, live, s: int, t: int, T: int) -> None:
+    """One phase of :func:`_shortest_path_row`: all paths of the level graph ``adj``,
+    lexicographically smallest first, in place on the lists ``rem``, ``con``, ``live``."""
+    ptr = [0] * T
+    dead = [False] * T
+    nodes = [s]
+    path: list[int] = []
+    while True:
+        x = nodes[-1]
+        if x == t:
+            phi = min([rem[k] for k in path])
+            share = phi / len(path)
+            cut = -1
+            for i, k in enumerate(path):
+                con[k] += share
+                r = rem[k] - phi
+                rem[k] = r
+                if r <= _FLOW_TOL:
+                    live[k] = False
+                    if cut < 0:
+                        cut = i
+            del path[cut:]
+            del nodes[cut + 1 :]
+            continue
+        out = adj[x]
+        p, n = ptr[x], len(out)
+        while p < n:
+            k, y = out[p]
+            if live[k] and not dead[y]:
+                break
+            p += 1
+        ptr[x] = p
+        if p == n:
+            if x == s:
+                return
+            dead[x] = True
+            nodes.pop()
+            path.pop()
+            continue
+        path.append(k)
+        nodes.append(y)
 
 
 def _random_walk_row_vectorised(h, ea, eb, s: int, t: int, T: int, label: str) -> np.ndarray:
@@ -407,16 +557,24 @@ def contribution_matrix(
     ea = np.array([node_idx[a] for a, _ in pairs], dtype=int)
     eb = np.array([node_idx[b] for _, b in pairs], dtype=int)
     values = np.zeros(Hm.shape)
+    T = len(nodes)
+    if method == "shortestpath":
+        src = np.array([node_idx[s] for s, _ in comps], dtype=int)
+        snk = np.array([node_idx[t] for _, t in comps], dtype=int)
+        suspect, U, V, F, active = _screen_rows(Hm, ea, eb, src, snk, T)
     for r, (s, t) in enumerate(comps):
         label = _label((s, t))
         if s == t:
             raise DataError(f"contribution_matrix: comparison {r + 1} compares {s!r} with itself")
         if method == "shortestpath":
-            flows = _row_flow(Hm[r], pairs, s, t, label)
-            _topological_order(nodes, flows, label)
-            row = _shortest_path_row(flows, s, t, len(pairs))
+            if suspect[r]:  # the exact row-by-row checks raise the error, if there is one
+                flows = _row_flow(Hm[r], pairs, s, t, label)
+                _topological_order(nodes, flows, label)
+            cols = np.flatnonzero(active[r])
+            row = np.zeros(len(pairs))
+            row[cols] = _shortest_path_row(U[r, cols], V[r, cols], F[r, cols], src[r], snk[r], T)
         else:
-            row = _random_walk_row_vectorised(Hm[r], ea, eb, node_idx[s], node_idx[t], len(nodes), label)
+            row = _random_walk_row_vectorised(Hm[r], ea, eb, node_idx[s], node_idx[t], T, label)
         total = row.sum()
         if abs(total - 1.0) > 1e-6:  # pragma: no cover - guaranteed by the checks above
             raise ModelError(f"contribution_matrix: the streams of row {label} carry {total:.6g} instead of 1")

@@ -196,7 +196,7 @@ def effect_modification(graded) -> EffectModification:
     findings = []
     n_modifiers = len(spec.subgroups)
     for i, sg in enumerate(spec.subgroups):
-        where = f"subgroups[{sg.name}]"
+        where = f"{graded.spec.path.name if graded.spec.path else 'spec'}: subgroups[{sg.name}]"
         spec_answers = dict(sg.credibility)
         spec_answers.setdefault("n_modifiers_tested", n_modifiers)
         spec_answers.setdefault("continuous_modifier", False)
