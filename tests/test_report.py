@@ -192,3 +192,16 @@ def test_report_shows_the_robustness_table_and_subgroups(demo):
     em = doc["effect_modification"]
     assert em["sentences"] and all(esc(s) in text for s in em["sentences"])
     assert text.count("<table class=\"iceman\">") == sum(1 for f in em["findings"] if f["subgroup_nma"] is not None or f["metaregression"] is not None)
+
+
+def test_single_trial_influence_matches_a_direct_leave_one_out(demo):
+    from netgrade.network.sensitivity import leave_one_out
+
+    _, text, doc = demo
+    graded = pipeline.grade(Path(__file__).resolve().parents[1] / "src" / "netgrade" / "datasets" / "spine.toml")
+    for g, o in zip(graded.outcomes, doc["outcomes"]):
+        direct = leave_one_out(g.model, mid=1.5).treatment_frame()
+        assert [r["treatment"] for r in o["leave_one_out"]] == list(direct["treatment"])
+        assert [r["changes_conclusion"] for r in o["leave_one_out"]] == list(direct["changes_conclusion"])
+        n = int(direct["changes_conclusion"].sum())
+        assert (f"relative to the null and the MID for {n} of {len(direct)} treatments." in text) or n == 0

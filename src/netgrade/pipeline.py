@@ -524,7 +524,22 @@ def _p_scores(res: NMAResult) -> dict:
     }
 
 
-def results_document(graded: GradeResult, recommended: "RecommendResult | None", reanalysis=None, subgroups=None) -> dict:
+def single_trial_influence(graded: GradeResult) -> dict:
+    """Leave-one-study-out for every network: does omitting any single trial move a
+    treatment's CI across the null or (for differences in natural units) the MID?
+    Keyed "<population>_<outcome>" like the figures."""
+    from .network.sensitivity import leave_one_out
+
+    out = {}
+    for g in graded.outcomes:
+        name = "_".join(x for x in (g.population, g.outcome.name) if x)
+        mid = None if g.outcome.measure.upper() in RATIO_MEASURES else g.outcome.mid
+        out[name] = leave_one_out(g.model, mid=mid)
+    return out
+
+
+def results_document(graded: GradeResult, recommended: "RecommendResult | None", reanalysis=None, subgroups=None,
+                     influence: dict | None = None) -> dict:
     """Every number of the run, with provenance (input hashes, versions, seed) and no
     timestamp, so that the same inputs give byte-identical JSON."""
     spec = graded.spec.spec
@@ -543,6 +558,9 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None",
                     "design_by_treatment": g.design_by_treatment.to_frame().to_dict(orient="records"),
                 },
                 "ratings": list(g.records),
+                "leave_one_out": None if influence is None else influence[
+                    "_".join(x for x in (g.population, g.outcome.name) if x)
+                ].treatment_frame().to_dict(orient="records"),
             }
         )
     return jsonable(
@@ -610,7 +628,9 @@ def run(
         subgroups = effect_modification(graded)
     else:
         subgroups = None
-    document = results_document(graded, recommended, reanalysis, subgroups)
+    tell("leave-one-study-out")
+    influence = single_trial_influence(graded)
+    document = results_document(graded, recommended, reanalysis, subgroups, influence)
     formats = tuple(loaded.spec.report.formats)
     figures: dict[str, dict] = {}
     embedded: dict[str, dict[str, str]] = {}
@@ -627,7 +647,7 @@ def run(
         budget_uri = data_uri(figure_bytes(budget_fig, "svg"), "svg")
     tell("writing the report")
     html = render_report(
-        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"], reanalysis, subgroups)
+        report_context(graded, recommended, embedded, budget_uri, document, document["provenance"]["versions"], reanalysis, subgroups, influence)
     )
     tell("writing the files")
     out = Path(outdir)

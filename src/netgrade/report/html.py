@@ -367,6 +367,32 @@ def _reanalysis(reanalysis, labels: Mapping[str, str], graded) -> dict | None:
     return {"headline": reanalysis.headline, "variants": variants, "groups": groups, "matrix": matrix}
 
 
+def _influence(loo, labels: Mapping[str, str], measure: str) -> dict | None:
+    """Leave-one-study-out per treatment: the range of estimates and the trials whose
+    omission changes the conclusion (CI against the null and the MID)."""
+    if loo is None:
+        return None
+    scale = display_scale(measure, None)
+    name = lambda t: labels.get(t, t)  # noqa: E731
+    rows = []
+    for r in loo.treatment_frame().to_dict(orient="records"):
+        lo = _ci(scale, r["min_estimate"], r["min_estimate"], r["min_estimate"])[0] if _finite(r["min_estimate"]) else "NA"
+        hi = _ci(scale, r["max_estimate"], r["max_estimate"], r["max_estimate"])[0] if _finite(r["max_estimate"]) else "NA"
+        rows.append({
+            "treatment": name(r["treatment"]),
+            "estimate": _ci(scale, r["estimate"], r["ci_low"], r["ci_high"])[0],
+            "range": f"{lo} (without {r['min_study']}) to {hi} (without {r['max_study']})",
+            "changes": bool(r["changes_conclusion"]),
+            "changed_by": r["changed_by"] or "",
+            "not_estimable_without": r["not_estimable_without"] or "",
+        })
+    n = sum(r["changes"] for r in rows)
+    against = "the null and the MID" if loo.thresholds.mid is not None else "the null"
+    head = (f"Omitting any single trial changes the position of the CI relative to {against} for {n} of {len(rows)} "
+            "treatments." if n else f"No single trial's omission changes the position of any CI relative to {against}.")
+    return {"headline": head, "rows": rows}
+
+
 def _subgroups(em, labels: Mapping[str, str], graded) -> list[dict] | None:
     """The subgroup analyses: per finding the levels, the tests and the ICEMAN items."""
     if em is None or not em.findings:
@@ -418,7 +444,8 @@ def _subgroups(em, labels: Mapping[str, str], graded) -> list[dict] | None:
 
 def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, str]] | None = None,
                    budget_figure: str | None = None, document: Mapping | None = None,
-                   versions: Mapping[str, str] | None = None, reanalysis=None, subgroups=None) -> dict:
+                   versions: Mapping[str, str] | None = None, reanalysis=None, subgroups=None,
+                   influence: Mapping[str, Any] | None = None) -> dict:
     """Everything the template shows, as plain values.  ``figures`` maps a panel name
     (``"<population>_<outcome>"``) to {figure key: data URI}."""
     spec = graded.spec.spec
@@ -432,6 +459,7 @@ def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, 
                                pop_labels.get(g.population, g.population or ""))
         # the summary-of-findings table escapes its own text (certainty/sof.py)
         panel["sof"] = Markup(graded.summary_of_findings(g.outcome.name, g.population).to_html())
+        panel["influence"] = _influence((influence or {}).get(name), labels, g.model.measure)
         panels.append(panel)
     by = {(p["population"], p["outcome"]): p for p in panels}
     recs = [] if recommended is None else [_recommendation(r, spec, labels, by) for r in recommended.recommendations]
