@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from netgrade.cli import app
@@ -62,3 +63,28 @@ def test_demo_examples(tmp_path):
     assert (tmp_path / "b" / "forest.svg").is_file()
     bad = runner.invoke(app, ["demo", "--example", "nope"])
     assert bad.exit_code == 1 and "no example data set 'nope'" in bad.stderr
+
+
+def test_error_keys_in_brackets_survive_the_console(tmp_path):
+    spec = _senn(tmp_path)
+    spec.write_text(spec.read_text().replace("[model]", '[[populations]]\nname = "p1"\nwhere = { xyz = 1 }\n\n[model]'))
+    res = runner.invoke(app, ["run", str(spec), "-o", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 1
+    assert "populations[p1].where: no column 'xyz'" in res.stderr
+
+
+def test_population_filter_may_use_the_file_column_name(tmp_path):
+    """hasselblad1998's arm file calls the treatment 'trt' (mapped to treatment): a
+    population filter may name either."""
+    from netgrade import pipeline
+    from netgrade.datasets import example
+
+    src = example("smoking").spec_path
+    shutil.copy(src.parent / "hasselblad1998.csv", tmp_path / "hasselblad1998.csv")
+    for col in ("trt", "treatment"):
+        text = src.read_text().replace(
+            "[model]", f'[[populations]]\nname = "two"\nwhere = {{ {col} = ["no_contact", "self_help"] }}\n\n[model]'
+        )
+        (tmp_path / "s.toml").write_text(text)
+        g = pipeline.grade(tmp_path / "s.toml")
+        assert g.outcomes[0].model.treatments == ("no_contact", "self_help")

@@ -45,7 +45,10 @@ def _pairs(values: Optional[List[str]], option: str) -> dict:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    # the message names spec keys like populations[axial]: never read it as markup
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
     raise typer.Exit(code=1)
 
 

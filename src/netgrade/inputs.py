@@ -110,6 +110,9 @@ def select_rows(inputs: AnalysisInputs, where: Mapping[str, Any], key: str):
         return table
     frame = table.frame
     study_cols = set(inputs.studies.frame.columns) if inputs.studies is not None else set()
+    # a filter may name a column as in the file ('trt') or as netgrade calls it ('treatment')
+    renamed = {v: k for k, v in inputs.loaded.spec.data.columns.items()}
+    where = {(renamed[c] if c not in frame.columns and c in renamed else c): v for c, v in where.items()}
     mask = pd.Series(True, index=frame.index)
     for col, value in where.items():
         if col in frame.columns:
