@@ -214,3 +214,11 @@ def test_cli_reanalyse_hierarchy():
     doc = json.loads(res.stdout)
     assert [v["name"] for v in doc["variants"]] == ["level-class"]  # no finer column given: lump only
     assert doc["variants"][0]["treatment_map"]["epidural_LA"] == ["epidural"]
+
+
+def test_variant_filters_may_use_the_file_column_name(smoking):
+    _, inputs = smoking
+    a = apply_variant(inputs, VariantSpec(name="a", exclude_where={"trt": "self_help"}))
+    b = apply_variant(inputs, VariantSpec(name="b", exclude_where={"treatment": "self_help"}))
+    assert a.inputs.table.frame.equals(b.inputs.table.frame)
+    assert "self_help" not in set(a.inputs.table.frame["treatment"])

@@ -152,6 +152,8 @@ class EffectModification(ResultMixin):
 
 def _covariate_map(inputs, column: str, studies: tuple[str, ...], where: str) -> dict[str, str]:
     """study -> level, from the studies table or (one value per study) the data file."""
+    if inputs.table is not None and column not in inputs.table.frame.columns:
+        column = {v: k for k, v in inputs.loaded.spec.data.columns.items()}.get(column, column)
     if inputs.studies is not None and column in inputs.studies.frame.columns:
         frame = inputs.studies.frame
         values = dict(zip(frame[schema.STUDY].astype(str), frame[column]))

@@ -237,11 +237,17 @@ def apply_variant(base: AnalysisInputs, variant: VariantSpec) -> AppliedVariant:
             changes.append(f"removed some arms of {len(partial)} stud{'y' if len(partial) == 1 else 'ies'} ({reason}): "
                            + ", ".join(partial))
 
+    renamed = {v: k for k, v in loaded.spec.data.columns.items()}
+
+    def canonical(filters: Mapping[str, Any]) -> dict:
+        # a filter may name a column as in the file ('trt') or as netgrade calls it
+        return {(renamed[c] if c not in frame.columns and c in renamed else c): v for c, v in filters.items()}
+
     if variant.keep_where:
-        keep = _study_mask(frame, studies, variant.keep_where, f"{where}.keep_where")
+        keep = _study_mask(frame, studies, canonical(variant.keep_where), f"{where}.keep_where")
         drop(~keep, "not " + _describe(variant.keep_where))
     if variant.exclude_where:
-        out = _study_mask(frame, studies, variant.exclude_where, f"{where}.exclude_where")
+        out = _study_mask(frame, studies, canonical(variant.exclude_where), f"{where}.exclude_where")
         drop(out, _describe(variant.exclude_where))
     if variant.exclude_studies:
         present = set(base.table.frame[schema.STUDY].astype(str))
@@ -302,6 +308,7 @@ def apply_variant(base: AnalysisInputs, variant: VariantSpec) -> AppliedVariant:
     base_codes = list(dict.fromkeys(frame[schema.TREATMENT].astype(str)))
     if variant.treatment_column:
         col = variant.treatment_column
+        col = renamed.get(col, col) if col not in frame.columns else col
         if col not in frame.columns:
             raise SpecError(f"{where}.treatment_column: no column {col!r} in the data")
         finer = frame[col].astype(str)
