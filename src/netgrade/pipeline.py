@@ -477,13 +477,13 @@ def build_etd(graded: GradeResult, group, budget=None):
 def recommend(spec: LoadedSpec | str | Path, graded: GradeResult | None = None) -> RecommendResult:
     """Run the spec through certainty to evidence to decision and recommendations
     (``graded``: the spec's grading, if already done)."""
-    from .guideline.recommendation import SPINE_RULE, DecisionRule, PanelOverride, recommend_all
+    from .guideline.recommendation import DecisionRule, PanelOverride, recommend_all
 
     graded = grade(spec) if graded is None else graded
     s = graded.spec.spec
     if not s.evidence_to_decision.groups:
         raise SpecError(f"{graded.spec.path.name if graded.spec.path else 'spec'}: evidence_to_decision.groups: no recommendation groups")
-    rule = DecisionRule.from_dict(s.decision_rule) if s.decision_rule else SPINE_RULE
+    rule = DecisionRule.from_dict(s.decision_rule) if s.decision_rule else DecisionRule()
     budget = _budget(s)
     etds = tuple(build_etd(graded, g, budget) for g in s.evidence_to_decision.groups)
     overrides = {

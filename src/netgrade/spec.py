@@ -417,7 +417,7 @@ class Spec(_Model):
     evidence_to_decision: EvidenceToDecisionSpec = Field(default_factory=EvidenceToDecisionSpec)
     decision_rule: dict[str, Any] = Field(
         default_factory=dict,
-        description="Fields of the decision rule (netgrade.guideline.recommendation.DecisionRule); default: the spine rule.",
+        description="Fields of the decision rule (netgrade.guideline.recommendation.DecisionRule); default: its defaults (the rule of the 2025 BMJ Rapid Recommendation on spine procedures, under a generic name).",
     )
     budget: BudgetSpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)

@@ -94,13 +94,13 @@ def _grade_tolerant(loaded: LoadedSpec, inputs) -> tuple[Any, tuple[tuple[str, s
 def _recommend_tolerant(graded) -> tuple[dict, tuple[tuple[str, str], ...], Any]:
     """Recommendations per group; members absent from the variant's network are left
     out of the group (and said so); a group with none left is not recommended."""
-    from ..guideline.recommendation import SPINE_RULE, DecisionRule, PanelOverride, recommend_all
+    from ..guideline.recommendation import DecisionRule, PanelOverride, recommend_all
     from ..pipeline import _budget, build_etd
 
     s = graded.spec.spec
     if not s.evidence_to_decision.groups:
         return {}, (), None
-    rule = DecisionRule.from_dict(s.decision_rule) if s.decision_rule else SPINE_RULE
+    rule = DecisionRule.from_dict(s.decision_rule) if s.decision_rule else DecisionRule()
     budget = _budget(s)
     etds, missing = [], []
     for group in s.evidence_to_decision.groups:
