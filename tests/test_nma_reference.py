@@ -143,6 +143,10 @@ def _check_metafor(res, ref, tol, where, fit_stats=True):
         assert_close(res.tau2, ref["tau2"], tol, where + "/tau2", atol=1e-9)
     assert_close(res.q, ref["QE"], CLOSED if res.multiarm == "baseline" or where.startswith("dat.senn") or where.startswith("dat.hassel") else 1e-8, where + "/QE")
     assert res.q_df == ref["QE_df"]
+    if "QM" in ref:
+        assert_close(res.qm, ref["QM"], tol, where + "/QM")
+        assert_close(res.qm_pval, ref["QMp"], tol, where + "/QMp")
+        assert res.qm_df == len(ref["coef_names"])
     if fit_stats:
         for key, attr in (("logLik", "loglik"), ("deviance", "deviance"), ("AIC", "aic"), ("BIC", "bic"), ("AICc", "aicc")):
             assert_close(getattr(res, attr), ref["fit_stats"][key], tol, f"{where}/fit_stats/{key}")

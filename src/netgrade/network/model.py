@@ -118,6 +118,22 @@ class NMAResult(ResultMixin):
         return math.sqrt(self.tau2)
 
     @property
+    def qm(self) -> float:
+        """Omnibus Wald test that every treatment equals the reference: coef' vcov^-1 coef
+        on ``qm_df`` = T - 1 degrees of freedom (metafor's QM for rma.mv with treatment
+        contrasts and no intercept; Viechtbauer 2010, J Stat Softw 36(3))."""
+        b = np.asarray(self.coef, float)
+        return float(b @ np.linalg.solve(np.asarray(self.vcov, float), b)) if b.size else math.nan
+
+    @property
+    def qm_df(self) -> int:
+        return int(np.asarray(self.coef).size)
+
+    @property
+    def qm_pval(self) -> float:
+        return float(stats.chi2.sf(self.qm, self.qm_df)) if self.qm_df else math.nan
+
+    @property
     def is_random(self) -> bool:
         return self.method != "FE"
 
@@ -251,6 +267,9 @@ class NMAResult(ResultMixin):
                 "q_between": self.q_between,
                 "q_between_df": self.q_between_df,
                 "q_between_pval": self.q_between_pval,
+                "qm": self.qm,
+                "qm_df": self.qm_df,
+                "qm_pval": self.qm_pval,
                 "design_q": [d.to_dict() for d in self.design_q],
                 "effects": eff[["treatment", "estimate", "se", "ci_low", "ci_high", "pval", "pi_low", "pi_high"]].to_dict(orient="records"),
                 "league": self.league().records(),
