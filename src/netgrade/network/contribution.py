@@ -17,7 +17,11 @@ receives φ/ℓ.  Two decompositions are implemented:
   (fewest edges) that still carries flow, give it the smallest flow on its edges,
   subtract, and remove exhausted edges.  When several shortest paths exist the result
   can depend on which is taken first; here the breadth-first search visits edges in the
-  order of ``edges``, so the result is deterministic for a given edge order.
+  order of ``edges``, so the result is deterministic for a given edge order.  That
+  choice is the shortest path whose sequence of edge indices is lexicographically
+  smallest, which lets all paths of one length be found in one depth-first search, with
+  all rows of H searched in lockstep (:func:`_shortest_path_rows`): the same paths, in
+  the same order, with the same arithmetic as one breadth-first search per path.
 - ``"randomwalk"`` (Davies, Papakonstantinou, Nikolakopoulou, Rücker & Galla 2022, Stat
   Med 41:2091, "Network meta-analysis and random walks"): a walker starts at the source
   and leaves every node along an outgoing edge with probability proportional to the
@@ -37,6 +41,7 @@ for every pair of treatments (Rücker 2012, Res Synth Methods 3:312).
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
@@ -183,7 +188,11 @@ def aggregate_hat_matrix(
 
 
 def _row_flow(h: np.ndarray, pairs, source: str, sink: str, label: str):
-    """Directed flow edges (u, v, flow, column) of one hat-matrix row, checked."""
+    """Directed flow edges (u, v, flow, column) of one hat-matrix row, checked.
+
+    The shortest-path method screens all rows at once and calls this (and
+    :func:`_topological_order`) only for the rows the screen flags, for the exact check
+    and message."""
     flows = []
     net: dict[str, float] = {}
     for e, ((a, b), x) in enumerate(zip(pairs, h)):
@@ -230,194 +239,298 @@ def _topological_order(nodes, flows, label: str) -> list[str]:
     return order
 
 
-def _screen_rows(Hm: np.ndarray, ea: np.ndarray, eb: np.ndarray, src: np.ndarray, snk: np.ndarray, T: int):
-    """Vectorised screen of all rows of H at once: which rows may fail the flow checks.
+# Node sets are bits of uint64 words: node i is bit i % 64 of word i // 64.
+_ONE = np.uint64(1)
+# Entries (rows x edges) of H decomposed at once by the shortest-path method: bounds its
+# work arrays (two of 8 bytes per entry, and one byte per row and pair of nodes).
+_CHUNK = 1 << 22
 
-    Returns ``(suspect, U, V, F, active)``: ``suspect[r]`` is True where row r has a missing
-    entry, may not be a unit flow from its source to its sink (net flows computed for all
-    rows in one matrix product, with a margin for the rounding difference to the exact
-    sequential check of :func:`_row_flow`) or may have a cycle (Kahn's algorithm on all
-    rows at once).  Suspect rows are re-checked exactly, one by one, with the original
-    checks, so errors and messages are those of the row-by-row implementation.  ``U``,
-    ``V`` and ``F`` (R x E) give the tail, head and amount of every edge's flow in every
-    row, ``active`` where it exceeds the rounding threshold.
+
+def _chunk_rows(E: int, T: int) -> int:
+    """How many rows of H the shortest-path method decomposes at once."""
+    return max(1, _CHUNK // max(E, T * T // 8))
+
+
+def _pack(flags: np.ndarray) -> np.ndarray:
+    """Boolean array (..., T) -> node sets (..., W) as bits of uint64 words."""
+    T = flags.shape[-1]
+    W = (T + 63) // 64
+    flags = np.ascontiguousarray(flags, dtype=bool)
+    if T < 64 * W:
+        flags = np.concatenate([flags, np.zeros(flags.shape[:-1] + (64 * W - T,), dtype=bool)], axis=-1)
+    return np.packbits(flags, axis=-1, bitorder="little").view("<u8").astype(np.uint64)
+
+
+def _unpack(words: np.ndarray, T: int) -> np.ndarray:
+    """Node sets (..., W) -> boolean array (..., T); the inverse of :func:`_pack`."""
+    raw = np.ascontiguousarray(words.astype("<u8")).view(np.uint8)
+    return np.unpackbits(raw, axis=-1, bitorder="little")[..., :T].astype(bool)
+
+
+def _lowest_bit(words: np.ndarray) -> np.ndarray:
+    """Position of the lowest set bit of every (non-zero) uint64 word."""
+    low = words & (~words + _ONE)
+    return np.frexp(low.astype(np.float64))[1].astype(np.intp) - 1
+
+
+def _bit_order(ea: np.ndarray, eb: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bit positions for the nodes such that, where possible, every node's edges taken in
+    column order lead to increasing bit positions.
+
+    Returns ``(bit, in_order)``: ``bit[node]`` is the node's position in the node sets and
+    ``in_order[bit]`` says whether that node's edges in column order go to increasing
+    positions; then the first edge in column order among any set of them is the lowest set
+    bit.  Edges listed the usual way (sorted by their treatments) always have such an order;
+    for other nodes the search compares the columns, which costs time but changes nothing.
     """
+    incident: list[list[int]] = [[] for _ in range(T)]
+    for a, b in zip(ea.tolist(), eb.tolist()):
+        incident[a].append(b)
+        incident[b].append(a)
+    succ: list[set[int]] = [set() for _ in range(T)]
+    indeg = [0] * T
+    for others in incident:
+        for y, z in zip(others, others[1:]):
+            if z not in succ[y]:
+                succ[y].add(z)
+                indeg[z] += 1
+    heap = [x for x in range(T) if indeg[x] == 0]
+    heapq.heapify(heap)
+    order: list[int] = []
+    while heap:
+        y = heapq.heappop(heap)
+        order.append(y)
+        for z in succ[y]:
+            indeg[z] -= 1
+            if indeg[z] == 0:
+                heapq.heappush(heap, z)
+    placed = set(order)
+    order += [x for x in range(T) if x not in placed]  # contradictory column orders: no such order
+    bit = np.empty(T, dtype=np.intp)
+    bit[order] = np.arange(T)
+    in_order = np.ones(T, dtype=bool)
+    for x, others in enumerate(incident):
+        in_order[bit[x]] = bool(np.all(np.diff(bit[others]) > 0))
+    return bit, in_order
+
+
+def _cyclic(adj: np.ndarray) -> np.ndarray:
+    """Rows (of a stack of adjacency matrices, n x T x T) whose graph has a directed cycle:
+    Kahn's algorithm on all rows at once, removing every node without incoming edges from
+    the nodes left, until none is left (acyclic) or none can be removed (a cycle)."""
+    n, T, _ = adj.shape
+    into = _pack(adj.transpose(0, 2, 1))  # into[r, v]: the tails of the edges into v
+    left = np.ones((n, T), dtype=bool)
+    while True:
+        free = left & ~(into & _pack(left)[:, None, :]).any(axis=2)
+        if not free.any():
+            return left.any(axis=1)
+        left &= ~free
+
+
+def _shortest_path_rows(flow: np.ndarray, adj: np.ndarray, src: np.ndarray, snk: np.ndarray,
+                        col: np.ndarray, in_order: np.ndarray, con: np.ndarray) -> None:
+    """Papakonstantinou et al. (2018): decomposition of many rows along shortest paths.
+
+    Row r of ``flow`` (n x E) holds the flow on every edge (column), ``adj[r, x, y]`` says
+    that x sends flow to y (edges with flow), ``src[r]`` and ``snk[r]`` are the source and
+    the sink, ``col[x, y]`` is the column of the edge between x and y; nodes are numbered
+    by :func:`_bit_order`.  The contributions (fractions; rows sum to 1) are added to
+    ``con`` (n x E, zeros); ``flow`` is used up (it ends as the flow left over).  Both are
+    C-contiguous.
+
+    The method, for one row: repeatedly take the shortest (fewest edges) path from source
+    to sink over the edges that still carry flow, ties broken by a breadth-first search
+    that scans every node's edges in column order; give every edge of the path φ/ℓ, with φ
+    the smallest remaining flow on the path and ℓ its length; subtract φ; drop the edges
+    left with no flow (≤ ``_FLOW_TOL``); stop when no path is left.
+
+    How it is computed, with the same paths in the same order and the same floating-point
+    operations:
+
+    - The breadth-first tie-break takes, among the shortest paths, the one whose sequence
+      of columns (read from the source) is lexicographically smallest (by induction over
+      the levels of the search: a node's parent is the first node of the previous level,
+      in queue order, with an edge to it).
+    - Edges are only ever dropped, so the length ℓ of the shortest path never decreases,
+      and while it is ℓ the lexicographically smallest path of length ℓ never decreases.
+      The paths of length ℓ are thus taken in one depth-first search in column order
+      ("phase" ℓ; ℓ = 1, 2, …).
+    - That search skips (x, ρ) — node x with ρ edges still to go — once it has found that
+      no path of exactly ρ edges leads from x to the sink; dropping edges cannot undo that,
+      so the mark is kept for all later paths and phases.  A[x, ρ] starts as "x has a path
+      of exactly ρ edges to the sink" and loses (x, ρ) when the search gets stuck there.
+      The next edge from x is then the first column among x's remaining edges into
+      {y : A[y, ρ − 1]}: with node sets as bits, one AND and a lowest-bit look-up.
+    - All rows are searched in lockstep: every pass of the loop moves every unfinished row
+      one step (a step down, a step back, or the subtraction of a path that reached the
+      sink), with numpy over the rows.  This replaces the breadth-first search of the whole
+      network per path and per row.
+    """
+    n, T, _ = adj.shape
+    E = flow.shape[1]
+    W = (T + 63) // 64
+    rows = np.arange(n)
+    out3 = _pack(adj)  # out3[r, x]: the nodes x sends flow to
+    sink = np.zeros((n, T), dtype=bool)
+    sink[rows, snk] = True
+    A3 = np.zeros((n, T + 1, W), dtype=np.uint64)
+    A3[:, 0] = _pack(sink)
+    for rho in range(1, T):
+        reach = (out3 & A3[:, rho - 1][:, None, :]).any(axis=2)
+        if not reach.any():
+            break
+        A3[:, rho] = _pack(reach)
+    if W == 1:  # one word per set: plain vectors
+        out, A = out3.reshape(n * T), A3.reshape(n * (T + 1))
+    else:
+        out, A = out3.reshape(n * T, W), A3.reshape(n * (T + 1), W)
+
+    all_but = ~np.left_shift(_ONE, (np.arange(T) % 64).astype(np.uint64))  # all nodes but i (in i's word)
+
+    def remove(sets: np.ndarray, at: np.ndarray, nodes_: np.ndarray) -> None:
+        if W == 1:
+            sets[at] &= all_but[nodes_]
+        else:
+            sets[at, nodes_ // 64] &= all_but[nodes_]
+
+    rem = flow.reshape(n * E)
+    con = con.reshape(n * E)
+    rT, rT1, rE = rows * T, rows * (T + 1), rows * E
+    rhos = np.arange(T + 1)
+    # the possible lengths of the paths from the source (the search meets the source only at
+    # the start of a path, so it never marks these beyond the current length)
+    from_source = (A3[rows, :, src // 64] & np.left_shift(_ONE, (src % 64).astype(np.uint64))[:, None]) != 0
+    length = np.zeros(n, dtype=np.intp)  # ℓ of the current phase
+    nodes = np.zeros(n * (T + 1), dtype=np.intp)  # the search's current path: nodes …
+    nodes[rT1] = src
+    path = np.zeros(n * T, dtype=np.intp)  # … and columns
+    depth = np.zeros(n, dtype=np.intp)
+    done = np.zeros(n, dtype=bool)
+    colflat = col.ravel()
+    big = np.iinfo(np.intp).max
+
+    def next_phase(r: np.ndarray) -> bool:
+        """The next length with a possible path from the source, or done (returns True)."""
+        ok = from_source[r] & (rhos > length[r][:, None])
+        more = ok.any(axis=1)
+        length[r[more]] = ok[more].argmax(axis=1)
+        depth[r] = 0
+        done[r[~more]] = True
+        return not more.all()
+
+    next_phase(rows)
+    active = np.flatnonzero(~done)
+    odd_nodes = not in_order.all()
+    finished = False
+    while True:
+        if finished:
+            active = active[~done[active]]
+            finished = False
+        if active.size == 0:
+            return
+        d = active
+        dep, ell = depth[d], length[d]
+        arrived = dep == ell
+        if arrived.any():  # subtract the paths that reached the sink
+            p, lp = d[arrived], ell[arrived]
+            starts = np.cumsum(lp) - lp
+            rr = np.repeat(p, lp)
+            pos = np.arange(rr.size) - np.repeat(starts, lp)
+            at = rE[rr] + path[rT[rr] + pos]
+            flows = rem[at]
+            phi = np.minimum.reduceat(flows, starts)
+            left = flows - np.repeat(phi, lp)
+            con[at] += np.repeat(phi / lp, lp)
+            rem[at] = left
+            empty = left <= _FLOW_TOL
+            dep[arrived] = np.minimum.reduceat(np.where(empty, pos, big), starts)  # back to the first dropped edge
+            gone = np.flatnonzero(empty)
+            tail = rT1[rr[gone]] + pos[gone]
+            remove(out, rT[rr[gone]] + nodes[tail], nodes[tail + 1])
+        x = nodes[rT1[d] + dep]
+        rho = ell - dep
+        cand = out[rT[d] + x] & A[rT1[d] + rho - 1]
+        has = cand != 0 if W == 1 else (cand != 0).any(axis=1)
+        if not has.all():  # stuck: mark (x, ρ) and step back, or the phase is over
+            stuck = ~has
+            rs, xs, ds = d[stuck], x[stuck], dep[stuck]
+            remove(A, rT1[rs] + rho[stuck], xs)
+            first = ds == 0
+            if first.any():
+                finished = next_phase(rs[first])
+            if not first.all():
+                depth[rs[~first]] = ds[~first] - 1
+            d, dep, x, cand = d[has], dep[has], x[has], cand[has]
+        if W == 1:
+            y = _lowest_bit(cand)
+        else:
+            w0 = (cand != 0).argmax(axis=1)
+            y = 64 * w0 + _lowest_bit(cand[np.arange(d.size), w0])
+        if odd_nodes:
+            odd = ~in_order[x]
+            if odd.any():  # edges of x not in bit order: the smallest column among the candidates
+                y[odd] = np.where(_unpack(cand[odd].reshape(-1, W), T), col[x[odd]], big).argmin(axis=1)
+        path[rT[d] + dep] = colflat[x * T + y]
+        dep += 1
+        nodes[rT1[d] + dep] = y
+        depth[d] = dep
+
+
+def _shortest_path_matrix(Hm: np.ndarray, pairs, comps, nodes, ea: np.ndarray, eb: np.ndarray,
+                          src: np.ndarray, snk: np.ndarray) -> np.ndarray:
+    """Shortest-path contributions (fractions) of all rows of H, checked as
+    :func:`_row_flow` and :func:`_topological_order` check them, errors in row order."""
     R, E = Hm.shape
-    finite = np.isfinite(Hm)
-    absH = np.abs(np.where(finite, Hm, 0.0))
-    active = absH > _FLOW_TOL
-    pos = Hm > 0
-    U = np.where(pos, ea[None, :], eb[None, :])
-    V = np.where(pos, eb[None, :], ea[None, :])
-    Hz = np.where(active, Hm, 0.0)
+    T = len(nodes)
+    bit, in_order = _bit_order(ea, eb, T)
+    col = np.full((T, T), np.iinfo(np.intp).max, dtype=np.intp)
+    col[bit[ea], bit[eb]] = np.arange(E)
+    col[bit[eb], bit[ea]] = np.arange(E)
     inc = np.zeros((E, T))
     inc[np.arange(E), ea] = 1.0
     inc[np.arange(E), eb] = -1.0
-    net = Hz @ inc  # net outflow at every node, every row
-    # the exact check sums sequentially; both sums are within (E + 2) eps Σ|h| of the truth
-    margin = 2.0 * (E + 2) * np.finfo(float).eps * absH.sum(axis=1) + 1e-15
-    limit = _CONSERVATION_TOL - margin
-    rows = np.arange(R)
-    suspect = ~finite.all(axis=1)
-    suspect |= np.abs(net[rows, src] - 1.0) > limit
-    net[rows, src] = 0.0
-    net[rows, snk] = 0.0
-    suspect |= (np.abs(net) > limit[:, None]).any(axis=1)
-    suspect |= _cyclic_rows(U, V, active, T)
-    return suspect, U, V, absH, active
-
-
-def _cyclic_rows(U: np.ndarray, V: np.ndarray, active: np.ndarray, T: int, chunk: int = 256) -> np.ndarray:
-    """Rows whose flow graph has a directed cycle (Kahn's algorithm, all rows of a chunk at once)."""
-    R = active.shape[0]
-    out = np.zeros(R, dtype=bool)
-    for start in range(0, R, chunk):
-        stop = min(R, start + chunk)
-        rr, kk = np.nonzero(active[start:stop])
+    values = np.zeros((R, E))
+    step = _chunk_rows(E, T)
+    for start in range(0, R, step):
+        stop = min(R, start + step)
+        h = Hm[start:stop]
         n = stop - start
-        A = np.zeros((n, T, T), dtype=np.float32)
-        A[rr, U[start:stop][rr, kk], V[start:stop][rr, kk]] = 1.0
-        indeg = A.sum(axis=1)
-        left = np.ones((n, T), dtype=bool)
-        while True:
-            free = left & (indeg == 0)
-            if not free.any():
-                break
-            left &= ~free
-            indeg -= np.matmul(free[:, None, :].astype(np.float32), A)[:, 0, :]
-        out[start:stop] = left.any(axis=1)
-    return out
-
-
-def _levels(A: np.ndarray, start: int, stop_at: int = -1) -> np.ndarray:
-    """Breadth-first levels (number of edges) from ``start`` in the boolean adjacency
-    matrix ``A``; −1 where unreachable.  Stops after the level of ``stop_at``."""
-    dist = np.full(A.shape[0], -1, dtype=np.intp)
-    dist[start] = 0
-    frontier = np.array([start])
-    d = 0
-    while frontier.size and (stop_at < 0 or dist[stop_at] < 0):
-        d += 1
-        frontier = np.flatnonzero(A[frontier].any(axis=0) & (dist < 0))
-        dist[frontier] = d
-    return dist
-
-
-def _shortest_path_row(u: np.ndarray, v: np.ndarray, f: np.ndarray, s: int, t: int, T: int) -> np.ndarray:
-    """Papakonstantinou et al. (2018): iterative decomposition along shortest paths.
-
-    The flow's edges k = 0..m−1 (in the order of the columns of H) run from node u[k] to
-    v[k] and carry f[k] > 0.  Repeatedly: take the shortest (fewest edges) path from s to t
-    over the edges that still carry flow, ties broken by the breadth-first search that scans
-    every node's edges in column order; give every edge of the path φ/ℓ, with φ the smallest
-    remaining flow on the path and ℓ its length; subtract φ; drop the edges left with no
-    flow (≤ ``_FLOW_TOL``).  Returns the contributions of the m edges.
-
-    The breadth-first tie-break picks, among the shortest paths, the one whose sequence
-    of column indices (read from s) is lexicographically smallest (induction over the
-    levels of the search: a node's parent is the first node of the previous level, in
-    queue order, with an edge to it).  Edges are only ever removed, so (i) the length of
-    the shortest path never decreases and (ii) while it stays ℓ, the paths of length ℓ
-    are those of the level graph fixed at the start of that phase (edges u→v with
-    dist(s, u) + 1 + dist(v, t) = ℓ), and the lexicographically smallest one never
-    decreases.  Each phase is therefore one depth-first search in column order with a
-    current-edge pointer and dead-end marks per node (as in Dinic's maximum-flow
-    algorithm), instead of one breadth-first search of the whole network per path; the
-    paths taken, their order and the floating-point operations are those of the
-    path-by-path search.  Phases of length 1 and 2 (a direct edge; paths s→a→t, which
-    share no edge) are applied with numpy at once.
-    """
-    m = f.shape[0]
-    rem = f.astype(float, copy=True)
-    live = np.ones(m, dtype=bool)
-    contrib = np.zeros(m)
-    idx = np.full((T, T), -1, dtype=np.intp)
-    idx[u, v] = np.arange(m)
-    A = np.zeros((T, T), dtype=bool)
-    A[u, v] = True
-    while True:
-        ds = _levels(A, s, stop_at=t)
-        L = int(ds[t])
-        if L < 0:
-            break
-        if L == 1:
-            k = idx[s, t]
-            phi = rem[k]
-            contrib[k] += phi
-            rem[k] -= phi
-            live[k] = False
-            A[s, t] = False
-        elif L == 2:
-            mid = np.flatnonzero(A[s] & A[:, t])
-            k1, k2 = idx[s, mid], idx[mid, t]
-            phi = np.minimum(rem[k1], rem[k2])
-            share = phi / 2
-            contrib[k1] += share
-            contrib[k2] += share
-            rem[k1] -= phi
-            rem[k2] -= phi
-            gone = np.concatenate([k1, k2])
-            gone = gone[rem[gone] <= _FLOW_TOL]
-            live[gone] = False
-            A[u[gone], v[gone]] = False
-        else:
-            dt = _levels(A.T, t, stop_at=s)
-            kk = np.flatnonzero(live)
-            du, dv = ds[u[kk]], dt[v[kk]]
-            kk = kk[(du >= 0) & (dv >= 0) & (du + 1 + dv == L)]
-            adj: list[list[tuple[int, int]]] = [[] for _ in range(T)]
-            for k, a, b in zip(kk.tolist(), u[kk].tolist(), v[kk].tolist()):
-                adj[a].append((k, b))  # column order within every node
-            rem_l, con_l, live_l = rem.tolist(), contrib.tolist(), live.tolist()
-            _dfs_phase(adj, rem_l, con_l, live_l, s, t, T)
-            rem, contrib = np.array(rem_l), np.array(con_l)
-            live = np.array(live_l, dtype=bool)
-            A[:] = False
-            A[u[live], v[live]] = True
-    return contrib
-
-
-def _dfs_phase(adj, rem, con, live, s: int, t: int, T: int) -> None:
-    """One phase of :func:`_shortest_path_row`: all paths of the level graph ``adj``,
-    lexicographically smallest first, in place on the lists ``rem``, ``con``, ``live``."""
-    ptr = [0] * T
-    dead = [False] * T
-    nodes = [s]
-    path: list[int] = []
-    while True:
-        x = nodes[-1]
-        if x == t:
-            phi = min([rem[k] for k in path])
-            share = phi / len(path)
-            cut = -1
-            for i, k in enumerate(path):
-                con[k] += share
-                r = rem[k] - phi
-                rem[k] = r
-                if r <= _FLOW_TOL:
-                    live[k] = False
-                    if cut < 0:
-                        cut = i
-            del path[cut:]
-            del nodes[cut + 1 :]
-            continue
-        out = adj[x]
-        p, n = ptr[x], len(out)
-        while p < n:
-            k, y = out[p]
-            if live[k] and not dead[y]:
-                break
-            p += 1
-        ptr[x] = p
-        if p == n:
-            if x == s:
-                return
-            dead[x] = True
-            nodes.pop()
-            path.pop()
-            continue
-        path.append(k)
-        nodes.append(y)
+        s, t = src[start:stop], snk[start:stop]
+        flow = np.where(np.abs(h) > _FLOW_TOL, h, 0.0)  # NaN: no flow (the checks catch it)
+        # the flows as edges x -> y: edge e runs forwards where H > 0, backwards where H < 0
+        adj = np.zeros((n, T, T), dtype=bool)
+        adj[:, bit[ea], bit[eb]] = flow > 0
+        adj[:, bit[eb], bit[ea]] = flow < 0
+        # screen: rows that may fail a check are checked again exactly, one by one; the
+        # margin covers the rounding difference between the two sums of the flows at a node
+        net = flow @ inc
+        np.abs(flow, out=flow)
+        limit = _CONSERVATION_TOL - (2.0 * (E + 2) * np.finfo(float).eps * flow.sum(axis=1) + 1e-15)
+        local = np.arange(n)
+        suspect = ~np.isfinite(h).all(axis=1) | (np.abs(net[local, s] - 1.0) > limit)
+        net[local, s] = 0.0
+        net[local, t] = 0.0
+        suspect |= (np.abs(net) > limit[:, None]).any(axis=1)
+        del net
+        suspect |= _cyclic(adj)
+        for r in range(start, stop):
+            a, b = comps[r]
+            if a == b:
+                raise DataError(f"contribution_matrix: comparison {r + 1} compares {a!r} with itself")
+            if suspect[r - start]:
+                label = _label((a, b))
+                _topological_order(nodes, _row_flow(Hm[r], pairs, a, b, label), label)
+        con = values[start:stop]
+        _shortest_path_rows(flow, adj, bit[s], bit[t], col, in_order, con)
+        total = con.sum(axis=1)
+        bad = np.flatnonzero(np.abs(total - 1.0) > 1e-6)
+        if bad.size:  # pragma: no cover - guaranteed by the checks above
+            r = start + int(bad[0])
+            raise ModelError(
+                f"contribution_matrix: the streams of row {_label(comps[r])} carry {total[bad[0]]:.6g} instead of 1"
+            )
+    return values
 
 
 def _random_walk_row_vectorised(h, ea, eb, s: int, t: int, T: int, label: str) -> np.ndarray:
@@ -556,30 +669,25 @@ def contribution_matrix(
     node_idx = {n: i for i, n in enumerate(nodes)}
     ea = np.array([node_idx[a] for a, _ in pairs], dtype=int)
     eb = np.array([node_idx[b] for _, b in pairs], dtype=int)
-    values = np.zeros(Hm.shape)
     T = len(nodes)
     if method == "shortestpath":
         src = np.array([node_idx[s] for s, _ in comps], dtype=int)
         snk = np.array([node_idx[t] for _, t in comps], dtype=int)
-        suspect, U, V, F, active = _screen_rows(Hm, ea, eb, src, snk, T)
-    for r, (s, t) in enumerate(comps):
-        label = _label((s, t))
-        if s == t:
-            raise DataError(f"contribution_matrix: comparison {r + 1} compares {s!r} with itself")
-        if method == "shortestpath":
-            if suspect[r]:  # the exact row-by-row checks raise the error, if there is one
-                flows = _row_flow(Hm[r], pairs, s, t, label)
-                _topological_order(nodes, flows, label)
-            cols = np.flatnonzero(active[r])
-            row = np.zeros(len(pairs))
-            row[cols] = _shortest_path_row(U[r, cols], V[r, cols], F[r, cols], src[r], snk[r], T)
-        else:
+        values = _shortest_path_matrix(Hm, pairs, comps, nodes, ea, eb, src, snk)
+        values[values < _FLOW_TOL] = 0.0
+        values *= 100.0
+    else:
+        values = np.zeros(Hm.shape)
+        for r, (s, t) in enumerate(comps):
+            label = _label((s, t))
+            if s == t:
+                raise DataError(f"contribution_matrix: comparison {r + 1} compares {s!r} with itself")
             row = _random_walk_row_vectorised(Hm[r], ea, eb, node_idx[s], node_idx[t], T, label)
-        total = row.sum()
-        if abs(total - 1.0) > 1e-6:  # pragma: no cover - guaranteed by the checks above
-            raise ModelError(f"contribution_matrix: the streams of row {label} carry {total:.6g} instead of 1")
-        row[row < _FLOW_TOL] = 0.0
-        values[r] = 100.0 * row
+            total = row.sum()
+            if abs(total - 1.0) > 1e-6:  # pragma: no cover - guaranteed by the checks above
+                raise ModelError(f"contribution_matrix: the streams of row {label} carry {total:.6g} instead of 1")
+            row[row < _FLOW_TOL] = 0.0
+            values[r] = 100.0 * row
     return ContributionMatrix(
         comparisons=comps,
         edges=pairs,
