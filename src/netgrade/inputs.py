@@ -102,6 +102,19 @@ def _study_filter(inputs: AnalysisInputs, where: Mapping[str, Any], key: str) ->
     return keep
 
 
+def canonical_column(loaded: LoadedSpec, name: str, present) -> str:
+    """A column named as in the data file ('trt') or as netgrade calls it ('treatment'):
+    the name in the canonical table.  ``present``: the table's columns."""
+    if name in present:
+        return name
+    return {v: k for k, v in loaded.spec.data.columns.items()}.get(name, name)
+
+
+def canonical_filters(loaded: LoadedSpec, where: Mapping[str, Any], present) -> dict[str, Any]:
+    """A row filter with every key resolved by :func:`canonical_column`."""
+    return {canonical_column(loaded, c, present): v for c, v in where.items()}
+
+
 def select_rows(inputs: AnalysisInputs, where: Mapping[str, Any], key: str):
     """The arm or contrast table restricted to ``where`` (columns of the data file or
     study covariates)."""
@@ -110,9 +123,7 @@ def select_rows(inputs: AnalysisInputs, where: Mapping[str, Any], key: str):
         return table
     frame = table.frame
     study_cols = set(inputs.studies.frame.columns) if inputs.studies is not None else set()
-    # a filter may name a column as in the file ('trt') or as netgrade calls it ('treatment')
-    renamed = {v: k for k, v in inputs.loaded.spec.data.columns.items()}
-    where = {(renamed[c] if c not in frame.columns and c in renamed else c): v for c, v in where.items()}
+    where = canonical_filters(inputs.loaded, where, frame.columns)
     mask = pd.Series(True, index=frame.index)
     for col, value in where.items():
         if col in frame.columns:

@@ -41,6 +41,12 @@ class GradedOutcome:
     node_split: Any = None
     design_by_treatment: Any = None
 
+    @property
+    def key(self) -> str:
+        """'<population>_<outcome>' (or the outcome alone): the figures' folder and the
+        key of per-network results."""
+        return "_".join(x for x in (self.population, self.outcome.name) if x)
+
 
 @dataclass(frozen=True, eq=False)
 class GradeResult(ResultMixin):
@@ -532,9 +538,8 @@ def single_trial_influence(graded: GradeResult) -> dict:
 
     out = {}
     for g in graded.outcomes:
-        name = "_".join(x for x in (g.population, g.outcome.name) if x)
         mid = None if g.outcome.measure.upper() in RATIO_MEASURES else g.outcome.mid
-        out[name] = leave_one_out(g.model, mid=mid)
+        out[g.key] = leave_one_out(g.model, mid=mid)
     return out
 
 
@@ -558,9 +563,7 @@ def results_document(graded: GradeResult, recommended: "RecommendResult | None",
                     "design_by_treatment": g.design_by_treatment.to_frame().to_dict(orient="records"),
                 },
                 "ratings": list(g.records),
-                "leave_one_out": None if influence is None else influence[
-                    "_".join(x for x in (g.population, g.outcome.name) if x)
-                ].treatment_frame().to_dict(orient="records"),
+                "leave_one_out": None if influence is None else influence[g.key].treatment_frame().to_dict(orient="records"),
             }
         )
     return jsonable(
@@ -635,7 +638,7 @@ def run(
     figures: dict[str, dict] = {}
     embedded: dict[str, dict[str, str]] = {}
     for g in graded.outcomes:
-        name = "_".join(x for x in (g.population, g.outcome.name) if x)
+        name = g.key
         tell(f"figures: {name}")
         figures[name] = draw_network_figures(g.model, seed=loaded.spec.report.seed, labels=treatment_labels(graded.inputs))
         embedded[name] = {k: data_uri(figure_bytes(f, "svg"), "svg") for k, f in figures[name].items()}

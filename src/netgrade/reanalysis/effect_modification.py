@@ -21,6 +21,7 @@ from .._result import ResultMixin, jsonable
 from ..certainty.iceman import answers_from_spec, assess_credibility, iceman_from_data
 from ..data import schema
 from ..errors import AnalysisWarning, ModelError, NetgradeError, SpecError
+from ..inputs import canonical_column
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,8 +153,7 @@ class EffectModification(ResultMixin):
 
 def _covariate_map(inputs, column: str, studies: tuple[str, ...], where: str) -> dict[str, str]:
     """study -> level, from the studies table or (one value per study) the data file."""
-    if inputs.table is not None and column not in inputs.table.frame.columns:
-        column = {v: k for k, v in inputs.loaded.spec.data.columns.items()}.get(column, column)
+    column = canonical_column(inputs.loaded, column, inputs.table.frame.columns)
     if inputs.studies is not None and column in inputs.studies.frame.columns:
         frame = inputs.studies.frame
         values = dict(zip(frame[schema.STUDY].astype(str), frame[column]))

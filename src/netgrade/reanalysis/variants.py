@@ -24,7 +24,7 @@ from ..data import schema
 from ..data.prep import combine_arms
 from ..data.readers import read_arms, read_risk_of_bias
 from ..errors import ExcludedStudy, SpecError
-from ..inputs import AnalysisInputs, rob_levels, sha256_of
+from ..inputs import AnalysisInputs, canonical_column, canonical_filters, rob_levels, sha256_of
 from ..spec import LoadedSpec, VariantSpec, parse_spec
 
 ROB_ORDER = {"low": 0, "some concerns": 1, "high": 2}
@@ -237,11 +237,8 @@ def apply_variant(base: AnalysisInputs, variant: VariantSpec) -> AppliedVariant:
             changes.append(f"removed some arms of {len(partial)} stud{'y' if len(partial) == 1 else 'ies'} ({reason}): "
                            + ", ".join(partial))
 
-    renamed = {v: k for k, v in loaded.spec.data.columns.items()}
-
     def canonical(filters: Mapping[str, Any]) -> dict:
-        # a filter may name a column as in the file ('trt') or as netgrade calls it
-        return {(renamed[c] if c not in frame.columns and c in renamed else c): v for c, v in filters.items()}
+        return canonical_filters(loaded, filters, frame.columns)
 
     if variant.keep_where:
         keep = _study_mask(frame, studies, canonical(variant.keep_where), f"{where}.keep_where")
@@ -308,7 +305,7 @@ def apply_variant(base: AnalysisInputs, variant: VariantSpec) -> AppliedVariant:
     base_codes = list(dict.fromkeys(frame[schema.TREATMENT].astype(str)))
     if variant.treatment_column:
         col = variant.treatment_column
-        col = renamed.get(col, col) if col not in frame.columns else col
+        col = canonical_column(loaded, col, frame.columns)
         if col not in frame.columns:
             raise SpecError(f"{where}.treatment_column: no column {col!r} in the data")
         finer = frame[col].astype(str)

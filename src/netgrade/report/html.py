@@ -454,7 +454,7 @@ def report_context(graded, recommended=None, figures: Mapping[str, Mapping[str, 
     figures = figures or {}
     panels = []
     for g in graded.outcomes:
-        name = "_".join(x for x in (g.population, g.outcome.name) if x)
+        name = g.key
         panel = _network_panel(g, labels, figures.get(name, {}), slug("p", g.population, g.outcome.name),
                                pop_labels.get(g.population, g.population or ""))
         # the summary-of-findings table escapes its own text (certainty/sof.py)
